@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file pfse.h
+ * @brief Umbrella header of libpfse, the predictive flow state engine.
+ *
+ * Include this one header, link with `pkg-config --libs libpfse`.
+ */
+#ifndef PFSE_PFSE_H
+#define PFSE_PFSE_H
+
+#include <pfse/common.h>
+#include <pfse/version.h>
+#include <pfse/flow_key.h>
+#include <pfse/parse.h>
+
+#endif /* PFSE_PFSE_H */

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private helpers shared by the library's .c files: branch hints, the allocator shim and
+ * the versioned-params loader. Never installed. Non-static names start with pfse_ because
+ * static-link users share our namespace.
+ */
+#ifndef PFSE_INTERNAL_H
+#define PFSE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pfse/common.h"
+
+#if defined(__GNUC__)
+#define pfse_likely(x) __builtin_expect(!!(x), 1)
+#define pfse_unlikely(x) __builtin_expect(!!(x), 0)
+#else
+#define pfse_likely(x) (x)
+#define pfse_unlikely(x) (x)
+#endif
+
+/*
+ * Validates an allocator given in params: both hooks or neither. Returns 0 or -EINVAL.
+ */
+int
+pfse_allocator_check(const struct pfse_allocator *a);
+
+/* Allocates zeroed memory through the hooks (or aligned malloc). NULL on failure. */
+void *
+pfse_zalloc(const struct pfse_allocator *a, size_t size, size_t align);
+
+/* Frees memory from pfse_zalloc(). NULL is ignored. */
+void
+pfse_free(const struct pfse_allocator *a, void *ptr);
+
+/*
+ * Copies a caller's versioned params struct into `dst` (the library's full-size view of
+ * it, `known` bytes): reads only the bytes the caller's `size` covers, zero-fills the
+ * rest (so every field the caller did not know about takes its default), and rejects a
+ * `size` too small to hold `min` bytes, or non-zero bytes past `known` (a newer caller
+ * asking for something this library cannot do). Returns 0 or -EINVAL.
+ */
+#define PFSE_PARAMS_SIZE_MAX 4096u
+
+int
+pfse_params_load(void *dst, size_t known, size_t min, const void *src);
+
+#endif /* PFSE_INTERNAL_H */

@@ -1,0 +1,734 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The packet parser: link-layer header -> IPv4/IPv6 (options, fragments, extension
+ * headers) -> L4 ports -> canonical flow key.
+ *
+ * Every read is preceded by a bounds check against `caplen` (what is readable) and every
+ * length field is checked against the wire length (what the packet claims), so no input
+ * can make the parser read out of bounds. Each rejection has its own reason code so a
+ * firewall can count and explain what it dropped. The walk over VLAN tags, MPLS labels,
+ * NFLOG TLVs and IPv6 extension headers is bounded, so the work per frame is bounded
+ * whatever the input.
+ *
+ * The parser is a pure function of (parser params, frame): no state is written after
+ * create, which is what makes one parser safe to share between threads.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "internal.h"
+#include "flow_key_priv.h"
+#include "pfse/parse.h"
+
+#if defined(__x86_64__) || defined(__aarch64__)
+_Static_assert(sizeof(struct pfse_pkt) == 128, "struct pfse_pkt is 128 bytes on LP64");
+_Static_assert(offsetof(struct pfse_pkt, key) == 32, "pfse_pkt layout");
+_Static_assert(offsetof(struct pfse_pkt, status) == 98, "pfse_pkt layout");
+#endif
+_Static_assert(sizeof(struct pfse_pkt) - offsetof(struct pfse_pkt, key) ==
+		       sizeof(((struct pfse_pkt *)0)->key) + 8 + 4 + 4 + 2 * 5 + 4 + 26,
+	       "pfse_pkt output area has no hidden padding");
+
+#define ETH_P_IPV4 0x0800
+#define ETH_P_IPV6 0x86dd
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88a8
+#define ETH_P_QINQ_OLD 0x9100
+#define ETH_P_MPLS_UC 0x8847
+#define ETH_P_MPLS_MC 0x8848
+#define ETH_P_PPPOE_SES 0x8864
+
+#define PPP_IPV4 0x0021
+#define PPP_IPV6 0x0057
+
+#define MAX_VLAN_TAGS 4
+#define MAX_MPLS_LABELS 8
+#define MAX_NFLOG_TLVS 64
+#define NFULA_PAYLOAD 9
+#define NLA_TYPE_MASK 0x3fff
+#define NFLOG_AF_INET 2
+#define NFLOG_AF_INET6 10
+
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define IPPROTO_DCCP_ 33
+#define IPPROTO_ICMPV6_ 58
+#define IPPROTO_SCTP_ 132
+#define IPPROTO_UDPLITE_ 136
+
+#define DEFAULT_MAX_EXT 8u
+#define L3_OFF_MAX 0xff00u
+#define LIMIT_MAX_EXT 64u
+
+#define KNOWN_FLAGS (PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH | PFSE_PARSE_F_FIXED_SEED)
+
+struct pfse_parser {
+	uint32_t linktype;
+	uint32_t flags;
+	uint32_t zone_mode;
+	uint32_t max_ext;
+	uint64_t seed;
+	struct pfse_allocator alloc;
+};
+
+static const char *const status_names[PFSE_PARSE_STATUS_COUNT] = {
+	[PFSE_PARSE_OK] = "ok",
+	[PFSE_PARSE_ERR_LEN] = "bad-frame-length",
+	[PFSE_PARSE_ERR_L2_TRUNCATED] = "l2-truncated",
+	[PFSE_PARSE_ERR_L2_UNSUPPORTED] = "l2-unsupported",
+	[PFSE_PARSE_ERR_L2_DEPTH] = "l2-too-deep",
+	[PFSE_PARSE_ERR_L3_TRUNCATED] = "l3-truncated",
+	[PFSE_PARSE_ERR_L3_VERSION] = "l3-bad-version",
+	[PFSE_PARSE_ERR_L3_HDR_LEN] = "l3-bad-header-length",
+	[PFSE_PARSE_ERR_L3_TOTAL_LEN] = "l3-bad-total-length",
+	[PFSE_PARSE_ERR_L3_EXT_DEPTH] = "l3-too-many-ext-headers",
+	[PFSE_PARSE_ERR_L3_EXT_LEN] = "l3-bad-ext-header-length",
+	[PFSE_PARSE_ERR_L3_FRAG] = "l3-bad-fragment",
+	[PFSE_PARSE_ERR_L4_TRUNCATED] = "l4-truncated",
+	[PFSE_PARSE_ERR_L4_HDR_LEN] = "l4-bad-header-length",
+	[PFSE_PARSE_ERR_L4_LEN] = "l4-bad-length",
+};
+
+PFSE_API const char *
+pfse_parse_status_str(unsigned status)
+{
+	if (status >= PFSE_PARSE_STATUS_COUNT)
+		return "unknown";
+	return status_names[status];
+}
+
+static bool
+linktype_supported(uint32_t lt)
+{
+	switch (lt) {
+	case PFSE_LINKTYPE_ETHERNET:
+	case PFSE_LINKTYPE_DLT_RAW:
+	case PFSE_LINKTYPE_DLT_RAW_ALT:
+	case PFSE_LINKTYPE_RAW:
+	case PFSE_LINKTYPE_LINUX_SLL:
+	case PFSE_LINKTYPE_IPV4:
+	case PFSE_LINKTYPE_IPV6:
+	case PFSE_LINKTYPE_NFLOG:
+	case PFSE_LINKTYPE_LINUX_SLL2:
+		return true;
+	default:
+		return false;
+	}
+}
+
+PFSE_API int
+pfse_parser_create(const struct pfse_parser_params *p, struct pfse_parser **out)
+{
+	struct pfse_parser_params prm;
+	struct pfse_parser *ps;
+	uint64_t seed = 0;
+	int r;
+
+	if (!p || !out)
+		return -EINVAL;
+	r = pfse_params_load(&prm, sizeof(prm), offsetof(struct pfse_parser_params, linktype) +
+				       sizeof(prm.linktype), p);
+	if (r < 0)
+		return r;
+	if (prm.flags & ~KNOWN_FLAGS)
+		return -EINVAL;
+	if (prm.zone_mode > PFSE_ZONE_NONE)
+		return -EINVAL;
+	if (prm.max_ext_hdrs > LIMIT_MAX_EXT)
+		return -EINVAL;
+	if (pfse_allocator_check(&prm.allocator) < 0)
+		return -EINVAL;
+	if (prm.linktype == 0)
+		prm.linktype = PFSE_LINKTYPE_ETHERNET;
+	if (!linktype_supported(prm.linktype))
+		return -ENOTSUP;
+	if (prm.flags & PFSE_PARSE_F_FIXED_SEED) {
+		seed = prm.seed;
+	} else if (prm.flags & PFSE_PARSE_F_HASH) {
+		r = pfse_random_seed(&seed);
+		if (r < 0)
+			return r;
+	}
+	ps = pfse_zalloc(&prm.allocator, sizeof(*ps), 64);
+	if (!ps)
+		return -ENOMEM;
+	ps->linktype = prm.linktype;
+	ps->flags = prm.flags;
+	ps->zone_mode = prm.zone_mode;
+	ps->max_ext = prm.max_ext_hdrs ? prm.max_ext_hdrs : DEFAULT_MAX_EXT;
+	ps->seed = seed;
+	ps->alloc = prm.allocator;
+	*out = ps;
+	return 0;
+}
+
+PFSE_API void
+pfse_parser_destroy(struct pfse_parser *parser)
+{
+	struct pfse_allocator a;
+
+	if (!parser)
+		return;
+	a = parser->alloc;
+	pfse_free(&a, parser);
+}
+
+PFSE_API int
+pfse_parser_seed(struct pfse_parser *parser, uint64_t *out)
+{
+	if (!parser || !out)
+		return -EINVAL;
+	*out = parser->seed;
+	return 0;
+}
+
+static inline uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint16_t
+rd16_host(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Offsets are 16-bit in struct pfse_pkt; one that does not fit is reported as unknown. */
+static inline uint16_t
+off16(uint32_t off)
+{
+	return off < PFSE_OFF_NONE ? (uint16_t)off : (uint16_t)PFSE_OFF_NONE;
+}
+
+/* Parse state carried from the IP layer to the L4 layer. */
+struct l3_result {
+	uint32_t l4;      /* offset of the L4 header (or fragment data) */
+	uint32_t l4len;   /* bytes of IP payload from l4 to the end of the IP packet */
+	uint8_t proto;
+};
+
+/*
+ * L4: ports, TCP flags, payload offset. `frag` is PFSE_PKT_F_FRAG / _FRAG_LATER bits.
+ * Returns a status.
+ */
+static inline unsigned
+parse_l4(const uint8_t *d, uint32_t cap, struct pfse_pkt *pkt, const struct l3_result *r,
+	 uint32_t pflags)
+{
+	const uint8_t *h = d + r->l4;
+	uint32_t l4len = r->l4len;
+	uint32_t have = cap - r->l4; /* r->l4 <= cap, checked by the caller */
+	bool frag = pflags & PFSE_PKT_F_FRAG;
+	uint32_t hlen;
+
+	if (pflags & PFSE_PKT_F_FRAG_LATER)
+		return PFSE_PARSE_OK; /* no L4 header in this fragment */
+
+	switch (r->proto) {
+	case IPPROTO_TCP_:
+		if (l4len < 20)
+			return frag ? PFSE_PARSE_ERR_L3_FRAG : PFSE_PARSE_ERR_L4_HDR_LEN;
+		if (have < 20)
+			return PFSE_PARSE_ERR_L4_TRUNCATED;
+		hlen = (uint32_t)(h[12] >> 4) * 4;
+		if (hlen < 20)
+			return PFSE_PARSE_ERR_L4_HDR_LEN;
+		if (hlen > l4len)
+			return frag ? PFSE_PARSE_ERR_L3_FRAG : PFSE_PARSE_ERR_L4_HDR_LEN;
+		pkt->tcp_flags = h[13];
+		break;
+	case IPPROTO_UDP_:
+	case IPPROTO_UDPLITE_:
+		if (l4len < 8)
+			return frag ? PFSE_PARSE_ERR_L3_FRAG : PFSE_PARSE_ERR_L4_HDR_LEN;
+		if (have < 8)
+			return PFSE_PARSE_ERR_L4_TRUNCATED;
+		hlen = 8;
+		/* A first fragment's UDP length covers the whole datagram; UDP-Lite's field is
+		 * the checksum coverage. Only whole UDP datagrams are checked. */
+		if (r->proto == IPPROTO_UDP_ && !frag) {
+			uint32_t ulen = rd16(h + 4);
+
+			if (!(ulen == 0 && (pflags & PFSE_PKT_F_JUMBO)) && (ulen < 8 || ulen > l4len))
+				return PFSE_PARSE_ERR_L4_LEN;
+		}
+		break;
+	case IPPROTO_SCTP_:
+		if (l4len < 12)
+			return frag ? PFSE_PARSE_ERR_L3_FRAG : PFSE_PARSE_ERR_L4_HDR_LEN;
+		if (have < 12)
+			return PFSE_PARSE_ERR_L4_TRUNCATED;
+		hlen = 12;
+		break;
+	case IPPROTO_DCCP_:
+		if (l4len < 12)
+			return frag ? PFSE_PARSE_ERR_L3_FRAG : PFSE_PARSE_ERR_L4_HDR_LEN;
+		if (have < 12)
+			return PFSE_PARSE_ERR_L4_TRUNCATED;
+		hlen = (uint32_t)h[4] * 4;
+		if (hlen < 12)
+			return PFSE_PARSE_ERR_L4_HDR_LEN;
+		if (hlen > l4len)
+			return frag ? PFSE_PARSE_ERR_L3_FRAG : PFSE_PARSE_ERR_L4_HDR_LEN;
+		break;
+	case IPPROTO_ICMP_:
+	case IPPROTO_ICMPV6_:
+		if ((r->proto == IPPROTO_ICMP_) != (pkt->key.family == PFSE_FAMILY_IPV4))
+			goto other; /* ICMPv4 over IPv6 or the reverse: an opaque protocol */
+		if (l4len < 8)
+			return PFSE_PARSE_ERR_L4_HDR_LEN;
+		if (have < 8)
+			return PFSE_PARSE_ERR_L4_TRUNCATED;
+		pkt->l4_off = (uint16_t)r->l4;
+		pkt->payload_off = off16(r->l4 + 8);
+		if (frag)
+			return PFSE_PARSE_OK;
+		if (r->proto == IPPROTO_ICMP_ ? (h[0] == 8 || h[0] == 0)
+					      : (h[0] == 128 || h[0] == 129)) {
+			memcpy(&pkt->key.sport, h + 4, 2); /* echo identifier */
+			memcpy(&pkt->key.dport, h + 4, 2);
+		} else {
+			memcpy(&pkt->key.dport, h, 2); /* type, code: big-endian type << 8 | code */
+		}
+		return PFSE_PARSE_OK;
+	default:
+	other:
+		pkt->l4_off = (uint16_t)r->l4;
+		pkt->payload_off = (uint16_t)r->l4;
+		return PFSE_PARSE_OK;
+	}
+	pkt->l4_off = (uint16_t)r->l4;
+	pkt->payload_off = off16(r->l4 + hlen);
+	if (!frag) {
+		memcpy(&pkt->key.sport, h, 2);
+		memcpy(&pkt->key.dport, h + 2, 2);
+	}
+	return PFSE_PARSE_OK;
+}
+
+static inline unsigned
+parse_ipv4(const uint8_t *d, uint32_t cap, uint32_t wend, uint32_t off, struct pfse_pkt *pkt,
+	   struct l3_result *r, uint32_t *pflags)
+{
+	const uint8_t *ip = d + off;
+	uint32_t ihl, tot, avail, fo, foff;
+
+	if (cap - off < 20)
+		return PFSE_PARSE_ERR_L3_TRUNCATED;
+	if ((ip[0] >> 4) != 4)
+		return PFSE_PARSE_ERR_L3_VERSION;
+	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+	if (ihl < 20)
+		return PFSE_PARSE_ERR_L3_HDR_LEN;
+	if (cap - off < ihl)
+		return PFSE_PARSE_ERR_L3_TRUNCATED;
+	tot = rd16(ip + 2);
+	avail = wend - off;
+	if (tot == 0) {
+		/* BIG TCP / GSO: the length comes from the frame, only when it cannot fit. */
+		if (avail <= 65535)
+			return PFSE_PARSE_ERR_L3_TOTAL_LEN;
+		tot = avail;
+		*pflags |= PFSE_PKT_F_JUMBO;
+	} else {
+		if (tot < ihl)
+			return PFSE_PARSE_ERR_L3_HDR_LEN;
+		if (tot > avail)
+			return PFSE_PARSE_ERR_L3_TOTAL_LEN;
+	}
+	if (ihl > 20)
+		*pflags |= PFSE_PKT_F_IP_OPTIONS;
+	fo = rd16(ip + 6);
+	foff = (fo & 0x1fff) * 8;
+	if ((fo & 0x2000) || foff) {
+		*pflags |= PFSE_PKT_F_FRAG;
+		if (foff + (tot - ihl) > 65535)
+			return PFSE_PARSE_ERR_L3_FRAG; /* would reassemble past 64 KiB */
+		if (foff)
+			*pflags |= PFSE_PKT_F_FRAG_LATER;
+	}
+	pkt->tos = ip[1];
+	pkt->ttl = ip[8];
+	pkt->l3_len = tot;
+	pkt->key.family = PFSE_FAMILY_IPV4;
+	pkt->key.proto = ip[9];
+	memcpy(pkt->key.src, ip + 12, 4);
+	memcpy(pkt->key.dst, ip + 16, 4);
+	r->proto = ip[9];
+	r->l4 = off + ihl;
+	r->l4len = tot - ihl;
+	return PFSE_PARSE_OK;
+}
+
+static inline unsigned
+parse_ipv6(const uint8_t *d, uint32_t cap, uint32_t wend, uint32_t off, uint32_t max_ext,
+	   struct pfse_pkt *pkt, struct l3_result *r, uint32_t *pflags)
+{
+	const uint8_t *ip = d + off;
+	uint32_t plen, avail, pos, end, n_ext = 0;
+	uint8_t nh;
+
+	if (cap - off < 40)
+		return PFSE_PARSE_ERR_L3_TRUNCATED;
+	if ((ip[0] >> 4) != 6)
+		return PFSE_PARSE_ERR_L3_VERSION;
+	plen = rd16(ip + 4);
+	avail = wend - off - 40; /* wend >= cap >= off + 40 */
+	if (plen == 0 && avail > 65535) {
+		plen = avail; /* jumbogram / BIG TCP with the hop-by-hop option stripped */
+		*pflags |= PFSE_PKT_F_JUMBO;
+	} else if (plen > avail) {
+		return PFSE_PARSE_ERR_L3_TOTAL_LEN;
+	}
+	pkt->tos = (uint8_t)(rd16(ip) >> 4);
+	pkt->ttl = ip[7];
+	pkt->l3_len = plen + 40;
+	pkt->key.family = PFSE_FAMILY_IPV6;
+	memcpy(pkt->key.src, ip + 8, 16);
+	memcpy(pkt->key.dst, ip + 24, 16);
+
+	nh = ip[6];
+	pos = off + 40;
+	end = pos + plen;
+	for (;;) {
+		enum { EXT_STD, EXT_AH, EXT_FRAG } kind;
+		uint32_t hlen;
+
+		switch (nh) {
+		case 0:   /* hop-by-hop options */
+		case 43:  /* routing */
+		case 60:  /* destination options */
+		case 135: /* mobility */
+		case 139: /* HIP */
+		case 140: /* shim6 */
+		case 253:
+		case 254: /* experimentation */
+			kind = EXT_STD;
+			break;
+		case 51:
+			kind = EXT_AH;
+			break;
+		case 44:
+			kind = EXT_FRAG;
+			break;
+		default:
+			goto done;
+		}
+		if (++n_ext > max_ext)
+			return PFSE_PARSE_ERR_L3_EXT_DEPTH;
+		*pflags |= PFSE_PKT_F_IPV6_EXT;
+		/* The first 2 bytes (next header, length) or the whole 8-byte fragment header. */
+		hlen = kind == EXT_FRAG ? 8 : 2;
+		if (end - pos < hlen)
+			return PFSE_PARSE_ERR_L3_EXT_LEN;
+		if (cap - pos < hlen)
+			return PFSE_PARSE_ERR_L3_TRUNCATED;
+		if (kind == EXT_FRAG) {
+			uint32_t fo = rd16(d + pos + 2);
+			uint32_t foff = fo & 0xfff8;
+
+			if (foff || (fo & 1)) {
+				*pflags |= PFSE_PKT_F_FRAG;
+				if (foff + (end - pos - 8) > 65535)
+					return PFSE_PARSE_ERR_L3_FRAG;
+				if (foff) {
+					*pflags |= PFSE_PKT_F_FRAG_LATER;
+					nh = d[pos];
+					pos += 8;
+					goto done;
+				}
+			}
+			/* else an atomic fragment (RFC 6946): not a fragment at all */
+		} else if (kind == EXT_AH) {
+			hlen = ((uint32_t)d[pos + 1] + 2) * 4;
+		} else {
+			hlen = ((uint32_t)d[pos + 1] + 1) * 8;
+		}
+		if (end - pos < hlen)
+			return PFSE_PARSE_ERR_L3_EXT_LEN;
+		if (cap - pos < hlen)
+			return PFSE_PARSE_ERR_L3_TRUNCATED;
+		nh = d[pos];
+		pos += hlen;
+	}
+done:
+	/* Offsets are reported in 16 bits; only a jumbogram could carry 64 KiB of extension
+	 * headers, and no legitimate one does. */
+	if (pos >= PFSE_OFF_NONE)
+		return PFSE_PARSE_ERR_L3_EXT_LEN;
+	pkt->key.proto = nh;
+	r->proto = nh;
+	r->l4 = pos;
+	r->l4len = end - pos;
+	return PFSE_PARSE_OK;
+}
+
+static inline unsigned
+parse_frame(const struct pfse_parser *ps, struct pfse_pkt *pkt)
+{
+	const uint8_t *d = pkt->data;
+	uint32_t cap = pkt->caplen;
+	uint32_t wire = pkt->wirelen ? pkt->wirelen : cap;
+	uint32_t wend, off = 0, pflags = 0, ntags = 0, innermost = 0;
+	unsigned want = 0, st; /* IP version demanded by the link layer, 0 = either */
+	uint16_t et;
+	struct l3_result r;
+
+	if (cap == 0 || cap > wire)
+		return PFSE_PARSE_ERR_LEN;
+	if (cap < wire)
+		pflags |= PFSE_PKT_F_SNAPPED;
+	wend = wire;
+
+	switch (ps->linktype) {
+	case PFSE_LINKTYPE_ETHERNET:
+		if (cap < 14)
+			return PFSE_PARSE_ERR_L2_TRUNCATED;
+		et = rd16(d + 12);
+		off = 14;
+		break;
+	case PFSE_LINKTYPE_LINUX_SLL:
+		if (cap < 16)
+			return PFSE_PARSE_ERR_L2_TRUNCATED;
+		et = rd16(d + 14);
+		off = 16;
+		break;
+	case PFSE_LINKTYPE_LINUX_SLL2:
+		if (cap < 20)
+			return PFSE_PARSE_ERR_L2_TRUNCATED;
+		et = rd16(d);
+		off = 20;
+		break;
+	case PFSE_LINKTYPE_IPV4:
+		want = 4;
+		goto ip;
+	case PFSE_LINKTYPE_IPV6:
+		want = 6;
+		goto ip;
+	case PFSE_LINKTYPE_NFLOG: {
+		unsigned tlvs = 0;
+
+		if (cap < 4)
+			return PFSE_PARSE_ERR_L2_TRUNCATED;
+		if (d[0] == NFLOG_AF_INET)
+			want = 4;
+		else if (d[0] == NFLOG_AF_INET6)
+			want = 6;
+		else
+			return PFSE_PARSE_ERR_L2_UNSUPPORTED;
+		off = 4;
+		for (;;) {
+			uint32_t tlen, ttype;
+
+			if (cap - off < 4)
+				return PFSE_PARSE_ERR_L2_TRUNCATED;
+			tlen = rd16_host(d + off);
+			ttype = rd16_host(d + off + 2) & NLA_TYPE_MASK;
+			if (tlen < 4 || tlen > cap - off)
+				return PFSE_PARSE_ERR_L2_TRUNCATED;
+			if (ttype == NFULA_PAYLOAD) {
+				/* The packet ends with its TLV; the TLV is the "wire". */
+				wend = off + tlen; /* <= cap <= wire */
+				off += 4;
+				goto ip;
+			}
+			if (++tlvs >= MAX_NFLOG_TLVS)
+				return PFSE_PARSE_ERR_L2_DEPTH;
+			off += (tlen + 3) & ~3u;
+			if (off > cap)
+				return PFSE_PARSE_ERR_L2_TRUNCATED;
+		}
+	}
+	default: /* raw IP */
+		goto ip;
+	}
+
+	/* Ethernet-style dispatch on an ethertype at d + off - 2. */
+	while (et == ETH_P_8021Q || et == ETH_P_8021AD || et == ETH_P_QINQ_OLD) {
+		if (ntags == MAX_VLAN_TAGS)
+			return PFSE_PARSE_ERR_L2_DEPTH;
+		if (cap - off < 4)
+			return PFSE_PARSE_ERR_L2_TRUNCATED;
+		innermost = rd16(d + off) & 0x0fff;
+		if (ntags < 2)
+			pkt->vlan[ntags] = (uint16_t)innermost;
+		ntags++;
+		et = rd16(d + off + 2);
+		off += 4;
+	}
+	if (ntags) {
+		pflags |= PFSE_PKT_F_VLAN;
+		if (ntags > 1)
+			pflags |= PFSE_PKT_F_QINQ;
+	}
+	switch (et) {
+	case ETH_P_IPV4:
+		want = 4;
+		break;
+	case ETH_P_IPV6:
+		want = 6;
+		break;
+	case ETH_P_MPLS_UC:
+	case ETH_P_MPLS_MC: {
+		unsigned labels = 0;
+
+		pflags |= PFSE_PKT_F_MPLS;
+		for (;;) {
+			uint8_t bos;
+
+			if (labels == MAX_MPLS_LABELS)
+				return PFSE_PARSE_ERR_L2_DEPTH;
+			if (cap - off < 4)
+				return PFSE_PARSE_ERR_L2_TRUNCATED;
+			bos = d[off + 2] & 1;
+			off += 4;
+			labels++;
+			if (bos)
+				break;
+		}
+		/* No protocol field after MPLS: the first nibble tells IPv4 from IPv6; anything
+		 * else (a pseudowire, say) is not ours to key. */
+		if (cap - off < 1)
+			return PFSE_PARSE_ERR_L3_TRUNCATED;
+		if ((d[off] >> 4) != 4 && (d[off] >> 4) != 6)
+			return PFSE_PARSE_ERR_L2_UNSUPPORTED;
+		break;
+	}
+	case ETH_P_PPPOE_SES: {
+		uint16_t proto;
+
+		pflags |= PFSE_PKT_F_PPPOE;
+		if (cap - off < 8)
+			return PFSE_PARSE_ERR_L2_TRUNCATED;
+		if (d[off] != 0x11 || d[off + 1] != 0)
+			return PFSE_PARSE_ERR_L2_UNSUPPORTED;
+		proto = rd16(d + off + 6);
+		if (proto == PPP_IPV4)
+			want = 4;
+		else if (proto == PPP_IPV6)
+			want = 6;
+		else
+			return PFSE_PARSE_ERR_L2_UNSUPPORTED;
+		off += 8;
+		break;
+	}
+	default:
+		return PFSE_PARSE_ERR_L2_UNSUPPORTED;
+	}
+
+ip:
+	/* Offsets are reported in 16 bits; only NFLOG TLVs could push the IP header that far. */
+	if (off > L3_OFF_MAX)
+		return PFSE_PARSE_ERR_L2_DEPTH;
+	pkt->l3_off = (uint16_t)off;
+	if (cap - off < 1)
+		return PFSE_PARSE_ERR_L3_TRUNCATED;
+	if (want == 0)
+		want = d[off] >> 4;
+	if (want == 4)
+		st = parse_ipv4(d, cap, wend, off, pkt, &r, &pflags);
+	else if (want == 6)
+		st = parse_ipv6(d, cap, wend, off, ps->max_ext, pkt, &r, &pflags);
+	else
+		st = PFSE_PARSE_ERR_L3_VERSION;
+	if (st != PFSE_PARSE_OK)
+		return st;
+	/* Both IP parsers checked that the headers they walked were captured. */
+	assert(r.l4 <= cap);
+	st = parse_l4(d, cap, pkt, &r, pflags);
+	if (st != PFSE_PARSE_OK)
+		return st;
+
+	if (ntags && ps->zone_mode != PFSE_ZONE_NONE) {
+		uint32_t z = ps->zone_mode == PFSE_ZONE_VLAN_OUTER ? pkt->vlan[0] : innermost;
+		uint8_t be[2] = { (uint8_t)(z >> 8), (uint8_t)z };
+
+		memcpy(&pkt->key.zone, be, 2);
+	}
+	if (ps->flags & PFSE_PARSE_F_BIDIR) {
+		if (pfse_key_canon(&pkt->key))
+			pflags |= PFSE_PKT_F_REVERSE;
+	}
+	if (ps->flags & PFSE_PARSE_F_HASH) {
+		pkt->hash = pfse_key_hash(&pkt->key, ps->seed);
+		pflags |= PFSE_PKT_F_HASH;
+	}
+	pkt->flags = pflags;
+	return PFSE_PARSE_OK;
+}
+
+/* Clears every output field, then runs the parser; a rejected frame keeps a zero key. */
+static inline unsigned
+parse_pkt(const struct pfse_parser *ps, struct pfse_pkt *pkt)
+{
+	unsigned st;
+
+	memset(&pkt->key, 0, sizeof(*pkt) - offsetof(struct pfse_pkt, key));
+	pkt->l3_off = PFSE_OFF_NONE;
+	pkt->l4_off = PFSE_OFF_NONE;
+	pkt->payload_off = PFSE_OFF_NONE;
+	st = parse_frame(ps, pkt);
+	if (pfse_unlikely(st != PFSE_PARSE_OK)) {
+		uint16_t l3 = pkt->l3_off, v0 = pkt->vlan[0], v1 = pkt->vlan[1];
+
+		memset(&pkt->key, 0, sizeof(*pkt) - offsetof(struct pfse_pkt, key));
+		pkt->l3_off = l3;
+		pkt->l4_off = PFSE_OFF_NONE;
+		pkt->payload_off = PFSE_OFF_NONE;
+		pkt->vlan[0] = v0;
+		pkt->vlan[1] = v1;
+	}
+	pkt->status = (uint8_t)st;
+	return st;
+}
+
+static inline int
+pkt_valid(const struct pfse_pkt *pkt)
+{
+	return pkt && (pkt->data || pkt->caplen == 0);
+}
+
+PFSE_API int
+pfse_parse(struct pfse_parser *parser, struct pfse_pkt *pkt, struct pfse_parse_stats *stats)
+{
+	unsigned st;
+
+	if (!parser || !pkt_valid(pkt))
+		return -EINVAL;
+	st = parse_pkt(parser, pkt);
+	if (stats) {
+		stats->status[st]++;
+		stats->bytes += pkt->wirelen ? pkt->wirelen : pkt->caplen;
+	}
+	return st == PFSE_PARSE_OK ? 0 : -EBADMSG;
+}
+
+PFSE_API int
+pfse_parse_burst(struct pfse_parser *parser, struct pfse_pkt *const pkts[], unsigned n,
+		 struct pfse_parse_stats *stats)
+{
+	int ok = 0;
+
+	if (!parser || n > PFSE_BURST_MAX || (n > 0 && !pkts))
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (!pkt_valid(pkts[i]))
+			return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned st = parse_pkt(parser, pkts[i]);
+
+		ok += st == PFSE_PARSE_OK;
+		if (stats) {
+			stats->status[st]++;
+			stats->bytes += pkts[i]->wirelen ? pkts[i]->wirelen : pkts[i]->caplen;
+		}
+	}
+	return ok;
+}
