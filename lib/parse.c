@@ -320,10 +320,12 @@ parse_ipv4(const uint8_t *d, uint32_t cap, uint32_t wend, uint32_t off, struct p
 	const uint8_t *ip = d + off;
 	uint32_t ihl, tot, avail, fo, foff;
 
-	if (cap - off < 20)
-		return PFSE_PARSE_ERR_L3_TRUNCATED;
+	/* The caller guarantees one byte: the version is judged before the length, so a
+	 * short packet of the wrong version is reported as what it is. */
 	if ((ip[0] >> 4) != 4)
 		return PFSE_PARSE_ERR_L3_VERSION;
+	if (cap - off < 20)
+		return PFSE_PARSE_ERR_L3_TRUNCATED;
 	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
 	if (ihl < 20)
 		return PFSE_PARSE_ERR_L3_HDR_LEN;
@@ -375,10 +377,10 @@ parse_ipv6(const uint8_t *d, uint32_t cap, uint32_t wend, uint32_t off, uint32_t
 	uint32_t plen, avail, pos, end, n_ext = 0;
 	uint8_t nh;
 
-	if (cap - off < 40)
-		return PFSE_PARSE_ERR_L3_TRUNCATED;
 	if ((ip[0] >> 4) != 6)
 		return PFSE_PARSE_ERR_L3_VERSION;
+	if (cap - off < 40)
+		return PFSE_PARSE_ERR_L3_TRUNCATED;
 	plen = rd16(ip + 4);
 	avail = wend - off - 40; /* wend >= cap >= off + 40 */
 	if (plen == 0 && avail > 65535) {
