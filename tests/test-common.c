@@ -4,6 +4,7 @@
  * params struct and allocator hook follows, exercised through pfse_parser_create (the
  * simplest object with params).
  */
+#define _DEFAULT_SOURCE /* ntohs, posix_memalign */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -4,6 +4,7 @@
  * bidirectional canonicalisation, the keyed hash with known-answer vectors, formatting,
  * and every invalid argument.
  */
+#define _DEFAULT_SOURCE /* ntohs, posix_memalign */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>

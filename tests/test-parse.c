@@ -8,6 +8,7 @@
  * tests/test-parse-diff.c compares the parser with an independent reference on random
  * frames; tests/test-captures.c runs it over real captures.
  */
+#define _DEFAULT_SOURCE /* ntohs, posix_memalign */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>

@@ -38,6 +38,19 @@
  * mobility, HIP, shim6, experimental 253/254) are walked up to `max_ext_hdrs` headers;
  * ESP and "no next header" end the walk and become the protocol.
  *
+ * NFLOG. The 4-byte header's family (AF_INET 2 or AF_INET6 10) names the IP version;
+ * TLVs follow, their 16-bit length and type in the byte order of the host reading them
+ * (libpcap converts), each padded to 4 bytes. The IP packet is the value of the
+ * NFULA_PAYLOAD TLV (type 9), whose end bounds it in place of the wire length. At most
+ * 63 other TLVs may come before it.
+ *
+ * Order of checks. Layers are checked outer first, and within a layer in the order of
+ * the PFSE_PARSE_ERR_* list below, with one exception: the IP version nibble is judged
+ * before the IP header's length, so a short packet of the wrong version reports
+ * PFSE_PARSE_ERR_L3_VERSION. On a rejection every output field is reset (key zero, flags
+ * 0, offsets PFSE_OFF_NONE) except `status`, `vlan[]` (the tags walked) and `l3_off`,
+ * which is set as soon as the parser has located where the IP header starts.
+ *
  * @note The parser is thread-safe: it is read-only after create, and any number of
  *       threads may parse with one parser at once, each with its own packets and stats.
  */
@@ -175,7 +188,7 @@ pfse_parser_params_init(struct pfse_parser_params *p)
 /** Per-status frame counters, accumulated by the parse calls when given. */
 struct pfse_parse_stats {
 	uint64_t status[PFSE_PARSE_STATUS_SLOTS]; /**< frames by status; [0] = parsed */
-	uint64_t bytes;                           /**< sum of wire lengths of all frames */
+	uint64_t bytes;                           /**< sum of wirelen (caplen when 0) of all frames */
 };
 
 struct pfse_parser;

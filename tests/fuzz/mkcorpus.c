@@ -4,6 +4,7 @@
  * layout of fuzz-parse.c (link-type selector, wire-length byte, frame).
  * Usage: mkcorpus OUTDIR FILE.pcap...
  */
+#define _DEFAULT_SOURCE /* libpcap headers use the BSD u_char types */
 #include <stdio.h>
 #include <string.h>
 

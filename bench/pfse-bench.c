@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pfse-bench: microbenchmarks of libpfse, one JSON object per line on stdout.
+ *
+ *   pfse-bench [--list] [--case NAME]... [--reps N] [--min-ms MS] [--capture FILE]...
+ *              [--no-baseline]
+ *
+ * Every case is warmed up, then timed `reps` times (each sample at least `min-ms` long);
+ * ns_per_op is the median sample. Where a baseline (DPDK) is available it is measured in
+ * the same run on the same inputs, and the line carries "baseline" (its ns per op) and
+ * "ratio" (ours / baseline). Compare numbers only within one machine and build type.
+ *
+ * Cases:
+ *   parse  pfse_parse_burst() over frames of real captures, for bursts of 1/8/32/64 and
+ *          three mixes: v4 (IPv4 frames), v6 (IPv6 frames), mix (every frame in capture
+ *          order, non-IP ones included). Baseline: DPDK rte_net_get_ptype() + the same
+ *          key extraction, on mbufs.
+ *   hash   pfse_flow_key_hash_bulk() over the keys of those frames, bursts 1/8/32/64.
+ *          Baseline: rte_hash_crc over the same 40 bytes (DPDK's rte_hash default on
+ *          x86). The line also reports XXH3 called directly ("xxh3_direct"), to show
+ *          the cost of the API around it.
+ */
+#define _DEFAULT_SOURCE /* libpcap's BSD types */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcap/pcap.h>
+#include <xxhash.h>
+
+#include <pfse/pfse.h>
+
+#include "bench-util.h"
+#ifdef PFSE_BENCH_HAVE_DPDK
+#include "baseline-dpdk.h"
+#endif
+
+#define MIN_FRAMES 4096
+#define MAX_CAPTURES 16
+
+static unsigned opt_reps = 11;
+static double opt_min_ms = 20;
+static int opt_baseline = 1;
+static volatile uint64_t sink;
+
+struct capture {
+	uint32_t linktype;
+	struct bench_frame *frames;
+	unsigned n;
+};
+
+static struct capture captures[MAX_CAPTURES];
+static unsigned ncaptures;
+
+static const char *const case_names[] = { "parse", "hash" };
+
+/* ---- timing ---------------------------------------------------------------------------- */
+
+typedef uint64_t (*pass_fn)(void *ctx);
+
+/* Median ns per op of `pass` (which performs `ops` operations per call). */
+static double
+measure(pass_fn pass, void *ctx, unsigned ops)
+{
+	double samples[101];
+	unsigned reps = opt_reps > 101 ? 101 : opt_reps, passes = 1;
+	uint64_t t0, dt, min_ns = (uint64_t)(opt_min_ms * 1e6);
+
+	/* Warm-up, and find how many passes make one sample last min_ms. */
+	for (;;) {
+		t0 = bench_now_ns();
+		for (unsigned i = 0; i < passes; i++)
+			sink += pass(ctx);
+		dt = bench_now_ns() - t0;
+		if (dt >= min_ns)
+			break;
+		passes = dt ? (unsigned)((double)passes * 1.2 * (double)min_ns / (double)dt) + 1
+			    : passes * 10;
+	}
+	for (unsigned r = 0; r < reps; r++) {
+		t0 = bench_now_ns();
+		for (unsigned i = 0; i < passes; i++)
+			sink += pass(ctx);
+		dt = bench_now_ns() - t0;
+		samples[r] = (double)dt / ((double)passes * ops);
+	}
+	return bench_median(samples, reps);
+}
+
+static void
+emit(const char *name, const char *mix, unsigned burst, unsigned n, double ns,
+     const char *bname, double bns, const char *extra)
+{
+	printf("{\"name\":\"%s\",\"mix\":\"%s\",\"burst\":%u,\"n\":%u,\"ns_per_op\":%.2f,"
+	       "\"mpps\":%.2f,\"reps\":%u",
+	       name, mix, burst, n, ns, 1e3 / ns, opt_reps);
+	if (bname)
+		printf(",\"baseline_name\":\"%s\",\"baseline\":%.2f,\"ratio\":%.3f", bname, bns,
+		       ns / bns);
+	if (extra)
+		printf(",%s", extra);
+	printf("}\n");
+	fflush(stdout);
+}
+
+/* ---- inputs -------------------------------------------------------------------------- */
+
+static int
+load_capture(const char *path)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	struct capture *c;
+	unsigned cap = 0;
+	pcap_t *pc;
+
+	if (ncaptures == MAX_CAPTURES)
+		return -ENOSPC;
+	pc = pcap_open_offline(path, errbuf);
+	if (!pc) {
+		fprintf(stderr, "pfse-bench: %s: %s\n", path, errbuf);
+		return -EIO;
+	}
+	c = &captures[ncaptures];
+	memset(c, 0, sizeof(*c));
+	c->linktype = (uint32_t)pcap_datalink(pc);
+	while (pcap_next_ex(pc, &h, &d) == 1) {
+		uint8_t *copy;
+
+		if (c->n == cap) {
+			struct bench_frame *nf;
+
+			cap = cap ? cap * 2 : 1024;
+			nf = realloc(c->frames, cap * sizeof(*nf));
+			if (!nf)
+				return -ENOMEM;
+			c->frames = nf;
+		}
+		copy = malloc(h->caplen ? h->caplen : 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, d, h->caplen);
+		c->frames[c->n].data = copy;
+		c->frames[c->n].caplen = h->caplen;
+		c->frames[c->n].wirelen = h->len;
+		c->n++;
+	}
+	pcap_close(pc);
+	ncaptures++;
+	return 0;
+}
+
+struct mix {
+	const char *name;
+	struct pfse_parser **parsers; /* per frame: the parser of its capture's link type */
+	struct bench_frame *frames;
+	struct pfse_pkt *pkts;
+	struct pfse_pkt **pp;
+	unsigned n;
+	unsigned burst;
+	struct pfse_parser *parser; /* when every frame shares one link type */
+};
+
+static struct pfse_parser *
+make_parser(uint32_t linktype, uint32_t flags)
+{
+	struct pfse_parser_params p;
+	struct pfse_parser *ps = NULL;
+	int r;
+
+	pfse_parser_params_init(&p);
+	p.linktype = linktype;
+	p.flags = flags | PFSE_PARSE_F_FIXED_SEED;
+	p.seed = 0x5eed;
+	r = pfse_parser_create(&p, &ps);
+	if (r < 0) {
+		fprintf(stderr, "pfse-bench: parser for link type %u: %s\n", linktype,
+			pfse_strerror(r));
+		exit(1);
+	}
+	return ps;
+}
+
+/* Builds a mix: frames of every capture (Ethernet captures only, so one parser serves a
+ * whole burst as in a real data path), filtered by family (0 = all), repeated until
+ * there are at least MIN_FRAMES. */
+static int
+build_mix(struct mix *m, const char *name, unsigned family, struct pfse_parser *ps)
+{
+	unsigned cap = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->name = name;
+	m->parser = ps;
+	for (unsigned round = 0; round < 1000 && (m->n < MIN_FRAMES || round == 0); round++) {
+		unsigned before = m->n;
+
+		for (unsigned c = 0; c < ncaptures; c++) {
+			if (captures[c].linktype != PFSE_LINKTYPE_ETHERNET)
+				continue;
+			for (unsigned i = 0; i < captures[c].n; i++) {
+				struct pfse_pkt probe;
+
+				if (family) {
+					memset(&probe, 0, sizeof(probe));
+					probe.data = captures[c].frames[i].data;
+					probe.caplen = captures[c].frames[i].caplen;
+					probe.wirelen = captures[c].frames[i].wirelen;
+					if (pfse_parse(ps, &probe, NULL) != 0 ||
+					    probe.key.family != family)
+						continue;
+				}
+				if (m->n == cap) {
+					cap = cap ? cap * 2 : 4096;
+					m->frames = realloc(m->frames, cap * sizeof(*m->frames));
+					if (!m->frames)
+						return -ENOMEM;
+				}
+				m->frames[m->n++] = captures[c].frames[i];
+			}
+		}
+		if (m->n == before)
+			break;
+	}
+	if (m->n == 0)
+		return -ENOENT;
+	m->pkts = calloc(m->n, sizeof(*m->pkts));
+	m->pp = calloc(m->n, sizeof(*m->pp));
+	if (!m->pkts || !m->pp)
+		return -ENOMEM;
+	for (unsigned i = 0; i < m->n; i++) {
+		m->pkts[i].data = m->frames[i].data;
+		m->pkts[i].caplen = m->frames[i].caplen;
+		m->pkts[i].wirelen = m->frames[i].wirelen;
+		m->pp[i] = &m->pkts[i];
+	}
+	return 0;
+}
+
+/* ---- parse ------------------------------------------------------------------------------ */
+
+/* As a data path does: a burst-sized array of struct pfse_pkt, reused for every burst,
+ * is pointed at the next frames (as an application points it at its mbufs), then parsed.
+ * The frame data of the whole mix is the working set; the pkt array stays hot. */
+static uint64_t
+parse_pass(void *ctx)
+{
+	struct mix *m = ctx;
+	uint64_t ok = 0;
+	unsigned i;
+
+	for (i = 0; i + m->burst <= m->n; i += m->burst) {
+		for (unsigned j = 0; j < m->burst; j++) {
+			m->pkts[j].data = m->frames[i + j].data;
+			m->pkts[j].caplen = m->frames[i + j].caplen;
+			m->pkts[j].wirelen = m->frames[i + j].wirelen;
+		}
+		ok += (uint64_t)pfse_parse_burst(m->parser, m->pp, m->burst, NULL);
+		ok += m->pkts[0].key.sport;
+	}
+	return ok;
+}
+
+#ifdef PFSE_BENCH_HAVE_DPDK
+struct dpdk_ctx {
+	unsigned n, burst;
+};
+
+static uint64_t
+dpdk_parse_pass(void *ctx)
+{
+	struct dpdk_ctx *d = ctx;
+
+	return baseline_dpdk_parse_run(d->n, d->burst);
+}
+#endif
+
+static void
+case_parse(void)
+{
+	static const unsigned bursts[] = { 1, 8, 32, 64 };
+	static const struct {
+		const char *name;
+		unsigned family;
+	} mixes[] = { { "v4", 4 }, { "v6", 6 }, { "mix", 0 } };
+	struct pfse_parser *ps = make_parser(PFSE_LINKTYPE_ETHERNET, 0);
+	struct pfse_parser *ps_bh =
+		make_parser(PFSE_LINKTYPE_ETHERNET, PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH);
+
+	for (unsigned x = 0; x < sizeof(mixes) / sizeof(mixes[0]); x++) {
+		struct mix m;
+		int have_dpdk = 0;
+
+		if (build_mix(&m, mixes[x].name, mixes[x].family, ps) < 0) {
+			fprintf(stderr, "pfse-bench: parse/%s: no frames\n", mixes[x].name);
+			continue;
+		}
+#ifdef PFSE_BENCH_HAVE_DPDK
+		have_dpdk = opt_baseline && baseline_dpdk_parse_setup(m.frames, m.n) == 0;
+#endif
+		for (unsigned b = 0; b < sizeof(bursts) / sizeof(bursts[0]); b++) {
+			unsigned ops;
+			double ns, bns = 0;
+
+			m.burst = bursts[b];
+			ops = m.n / m.burst * m.burst;
+			ns = measure(parse_pass, &m, ops);
+#ifdef PFSE_BENCH_HAVE_DPDK
+			if (have_dpdk) {
+				struct dpdk_ctx d = { m.n, m.burst };
+
+				bns = measure(dpdk_parse_pass, &d, ops);
+			}
+#endif
+			emit("parse", m.name, m.burst, m.n, ns,
+			     have_dpdk ? "dpdk-rte_net_get_ptype" : NULL, bns, "\"options\":\"none\"");
+			/* The same with bidirectional keys and the keyed hash, as a flow table
+			 * uses the parser. */
+			m.parser = ps_bh;
+			ns = measure(parse_pass, &m, ops);
+			m.parser = ps;
+			emit("parse", m.name, m.burst, m.n, ns,
+			     have_dpdk ? "dpdk-rte_net_get_ptype" : NULL, bns,
+			     "\"options\":\"bidir+hash\"");
+		}
+		free(m.frames);
+		free(m.pkts);
+		free(m.pp);
+	}
+	pfse_parser_destroy(ps);
+	pfse_parser_destroy(ps_bh);
+}
+
+/* ---- hash ------------------------------------------------------------------------------- */
+
+struct hash_ctx {
+	struct pfse_flow_key *keys;
+	uint64_t *out;
+	unsigned n, burst;
+};
+
+static uint64_t
+hash_pass(void *ctx)
+{
+	struct hash_ctx *h = ctx;
+	uint64_t s = 0;
+
+	for (unsigned i = 0; i + h->burst <= h->n; i += h->burst) {
+		pfse_flow_key_hash_bulk(&h->keys[i], h->burst, 0x5eed, &h->out[i]);
+		s += h->out[i];
+	}
+	return s;
+}
+
+static uint64_t
+xxh3_pass(void *ctx)
+{
+	struct hash_ctx *h = ctx;
+	uint64_t s = 0;
+
+	for (unsigned i = 0; i < h->n; i++)
+		s += XXH3_64bits_withSeed(&h->keys[i], sizeof(h->keys[i]), 0x5eed);
+	return s;
+}
+
+#ifdef PFSE_BENCH_HAVE_DPDK
+static uint64_t
+crc_pass(void *ctx)
+{
+	struct hash_ctx *h = ctx;
+
+	return baseline_dpdk_hash_run(h->keys, h->n, 0x5eed);
+}
+#endif
+
+static void
+case_hash(void)
+{
+	static const unsigned bursts[] = { 1, 8, 32, 64 };
+	struct pfse_parser *ps = make_parser(PFSE_LINKTYPE_ETHERNET, 0);
+	struct hash_ctx h;
+	struct mix m;
+	double xns, bns = 0;
+	char extra[64];
+	int have_dpdk = 0;
+
+	if (build_mix(&m, "mix", 0, ps) < 0) {
+		fprintf(stderr, "pfse-bench: hash: no frames\n");
+		pfse_parser_destroy(ps);
+		return;
+	}
+	memset(&h, 0, sizeof(h));
+	h.keys = calloc(m.n, sizeof(*h.keys));
+	h.out = calloc(m.n, sizeof(*h.out));
+	if (!h.keys || !h.out)
+		exit(1);
+	for (unsigned i = 0; i < m.n; i++) {
+		if (pfse_parse(ps, &m.pkts[i], NULL) == 0)
+			h.keys[h.n++] = m.pkts[i].key;
+	}
+	h.n = h.n / 64 * 64;
+	xns = measure(xxh3_pass, &h, h.n);
+	snprintf(extra, sizeof(extra), "\"xxh3_direct\":%.2f", xns);
+#ifdef PFSE_BENCH_HAVE_DPDK
+	if (opt_baseline) {
+		bns = measure(crc_pass, &h, h.n);
+		have_dpdk = 1;
+	}
+#endif
+	for (unsigned b = 0; b < sizeof(bursts) / sizeof(bursts[0]); b++) {
+		double ns;
+
+		h.burst = bursts[b];
+		ns = measure(hash_pass, &h, h.n);
+		emit("hash", "mix", h.burst, h.n, ns, have_dpdk ? "dpdk-rte_hash_crc" : NULL,
+		     bns, extra);
+	}
+	free(h.keys);
+	free(h.out);
+	free(m.frames);
+	free(m.pkts);
+	free(m.pp);
+	pfse_parser_destroy(ps);
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: pfse-bench [--list] [--case NAME]... [--reps N] [--min-ms MS]\n"
+		   "                  [--capture FILE]... [--no-baseline]\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "list", no_argument, NULL, 'l' },
+		{ "case", required_argument, NULL, 'c' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "min-ms", required_argument, NULL, 'm' },
+		{ "capture", required_argument, NULL, 'f' },
+		{ "no-baseline", no_argument, NULL, 'B' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *selected[8];
+	unsigned nsel = 0;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			for (unsigned i = 0; i < sizeof(case_names) / sizeof(case_names[0]); i++)
+				printf("%s\n", case_names[i]);
+			return 0;
+		case 'c':
+			if (nsel < 8)
+				selected[nsel++] = optarg;
+			break;
+		case 'r':
+			opt_reps = (unsigned)strtoul(optarg, NULL, 10);
+			if (opt_reps == 0 || opt_reps > 101) {
+				fprintf(stderr, "pfse-bench: --reps must be 1..101\n");
+				return 2;
+			}
+			break;
+		case 'm':
+			opt_min_ms = strtod(optarg, NULL);
+			if (!(opt_min_ms > 0)) {
+				fprintf(stderr, "pfse-bench: --min-ms must be > 0\n");
+				return 2;
+			}
+			break;
+		case 'f':
+			if (load_capture(optarg) < 0)
+				return 1;
+			break;
+		case 'B':
+			opt_baseline = 0;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	for (unsigned i = 0; i < nsel; i++) {
+		int known = 0;
+
+		for (unsigned j = 0; j < sizeof(case_names) / sizeof(case_names[0]); j++)
+			known |= strcmp(selected[i], case_names[j]) == 0;
+		if (!known) {
+			fprintf(stderr, "pfse-bench: unknown case '%s' (see --list)\n", selected[i]);
+			return 2;
+		}
+	}
+	if (ncaptures == 0) {
+		if (load_capture(PFSE_BENCH_DATA "/ftp-data.pcap") < 0 ||
+		    load_capture(PFSE_BENCH_DATA "/quic-vlan-snap128.pcap") < 0)
+			return 1;
+	}
+#ifdef PFSE_BENCH_HAVE_DPDK
+	if (opt_baseline && baseline_dpdk_init(argv[0]) < 0) {
+		fprintf(stderr, "pfse-bench: DPDK EAL init failed: baselines skipped\n");
+		opt_baseline = 0;
+	}
+#else
+	if (opt_baseline)
+		fprintf(stderr, "pfse-bench: built without libdpdk: baselines skipped\n");
+#endif
+	for (unsigned j = 0; j < sizeof(case_names) / sizeof(case_names[0]); j++) {
+		int run = nsel == 0;
+
+		for (unsigned i = 0; i < nsel; i++)
+			run |= strcmp(selected[i], case_names[j]) == 0;
+		if (!run)
+			continue;
+		if (j == 0)
+			case_parse();
+		else
+			case_hash();
+	}
+	return 0;
+}
