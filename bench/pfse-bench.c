@@ -316,7 +316,8 @@ case_parse(void)
 			}
 #endif
 			emit("parse", m.name, m.burst, m.n, ns,
-			     have_dpdk ? "dpdk-rte_net_get_ptype" : NULL, bns, "\"options\":\"none\"");
+			     have_dpdk ? "dpdk-rte_net_get_ptype" : NULL, bns,
+			     "\"options\":\"none\"");
 			/* The same with bidirectional keys and the keyed hash, as a flow table
 			 * uses the parser. */
 			m.parser = ps_bh;
@@ -497,7 +498,8 @@ main(int argc, char **argv)
 		for (unsigned j = 0; j < sizeof(case_names) / sizeof(case_names[0]); j++)
 			known |= strcmp(selected[i], case_names[j]) == 0;
 		if (!known) {
-			fprintf(stderr, "pfse-bench: unknown case '%s' (see --list)\n", selected[i]);
+			fprintf(stderr, "pfse-bench: unknown case '%s' (see --list)\n",
+				selected[i]);
 			return 2;
 		}
 	}

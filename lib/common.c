@@ -16,9 +16,10 @@
 PFSE_API const char *
 pfse_strerror(int err)
 {
-	if (err < 0)
-		err = -err;
-	switch (err) {
+	/* In long: -INT_MIN does not fit in an int. */
+	long e = err < 0 ? -(long)err : (long)err;
+
+	switch (e) {
 	case 0: return "success";
 	case EINVAL: return "invalid argument";
 	case ENOMEM: return "out of memory";

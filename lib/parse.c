@@ -259,7 +259,9 @@ parse_l4(const uint8_t *d, uint32_t cap, struct pfse_pkt *pkt, struct l3_result 
 		if (r->proto == IPPROTO_UDP_ && !frag) {
 			uint32_t ulen = rd16(h + 4);
 
-			if (!(ulen == 0 && (pflags & PFSE_PKT_F_JUMBO)) && (ulen < 8 || ulen > l4len))
+			bool jumbo_zero = ulen == 0 && (pflags & PFSE_PKT_F_JUMBO);
+
+			if (!jumbo_zero && (ulen < 8 || ulen > l4len))
 				return PFSE_PARSE_ERR_L4_LEN;
 		}
 		break;

@@ -22,7 +22,8 @@
  * Where parse.h is terse, the reference follows these readings (each is pinned by a
  * hand-made frame in the "vectors" case): checks run in header order, outer layer
  * first, except that the IP version nibble is judged before the IP header's capture
- * (a short packet of the wrong version is L3_VERSION); an MPLS stack with no byte after it is L3_TRUNCATED
+ * (a short packet of the wrong version is L3_VERSION); an MPLS stack with no byte after
+ * it is L3_TRUNCATED
  * and reports l3_off at the end of the stack, like every other L3 status; the end of
  * the NFLOG payload TLV bounds the IP packet, so an IPv6 header longer than the room
  * left in it is L3_TOTAL_LEN.

@@ -80,29 +80,46 @@ extern "C" {
 #define PFSE_LINKTYPE_LINUX_SLL 113u  /**< Linux cooked capture v1 */
 #define PFSE_LINKTYPE_IPV4 228u       /**< raw IPv4 only */
 #define PFSE_LINKTYPE_IPV6 229u       /**< raw IPv6 only */
-#define PFSE_LINKTYPE_NFLOG 239u      /**< Linux netfilter NFLOG (TLVs in the reader's byte order, as libpcap delivers them) */
+#define PFSE_LINKTYPE_NFLOG 239u      /**< Linux netfilter NFLOG (see "NFLOG" above) */
 #define PFSE_LINKTYPE_LINUX_SLL2 276u /**< Linux cooked capture v2 */
 /** @} */
 
 /** @name Parse status: 0 or the reason a frame was rejected (struct pfse_pkt::status)
  * @{ */
+/** Parsed: the key and every output field are valid. */
 #define PFSE_PARSE_OK 0u
-#define PFSE_PARSE_ERR_LEN 1u            /**< caplen is 0, or larger than wirelen */
-#define PFSE_PARSE_ERR_L2_TRUNCATED 2u   /**< link-layer header (tags, labels, PPPoE, TLVs) not captured whole */
-#define PFSE_PARSE_ERR_L2_UNSUPPORTED 3u /**< not IPv4/IPv6: other ethertype, PPP protocol, SLL/NFLOG family */
-#define PFSE_PARSE_ERR_L2_DEPTH 4u       /**< more than 4 VLAN tags or 8 MPLS labels, or too many NFLOG TLVs */
-#define PFSE_PARSE_ERR_L3_TRUNCATED 5u   /**< IP header or an extension header not captured whole */
-#define PFSE_PARSE_ERR_L3_VERSION 6u     /**< IP version does not match the link layer's claim */
-#define PFSE_PARSE_ERR_L3_HDR_LEN 7u     /**< IPv4 header length below 20 bytes or past the total length */
-#define PFSE_PARSE_ERR_L3_TOTAL_LEN 8u   /**< IP total / payload length inconsistent with the frame */
-#define PFSE_PARSE_ERR_L3_EXT_DEPTH 9u   /**< more IPv6 extension headers than max_ext_hdrs */
-#define PFSE_PARSE_ERR_L3_EXT_LEN 10u    /**< an IPv6 extension header runs past the payload length */
-#define PFSE_PARSE_ERR_L3_FRAG 11u       /**< tiny first fragment or oversized reassembly */
-#define PFSE_PARSE_ERR_L4_TRUNCATED 12u  /**< TCP/UDP/SCTP/DCCP/ICMP header not captured whole */
-#define PFSE_PARSE_ERR_L4_HDR_LEN 13u    /**< L4 header longer than the IP payload, or TCP data offset < 5 */
-#define PFSE_PARSE_ERR_L4_LEN 14u        /**< UDP length field below 8 or past the IP payload */
-#define PFSE_PARSE_STATUS_COUNT 15u      /**< number of status values defined so far */
-#define PFSE_PARSE_STATUS_SLOTS 32u      /**< fixed size of the per-status counter array */
+/** caplen is 0, or larger than wirelen. */
+#define PFSE_PARSE_ERR_LEN 1u
+/** A link-layer header (VLAN tag, MPLS label, PPPoE, NFLOG TLV) not captured whole. */
+#define PFSE_PARSE_ERR_L2_TRUNCATED 2u
+/** Not IPv4/IPv6: another ethertype, PPP protocol, NFLOG family or MPLS payload. */
+#define PFSE_PARSE_ERR_L2_UNSUPPORTED 3u
+/** More than 4 VLAN tags or 8 MPLS labels, or 64 NFLOG TLVs before the payload. */
+#define PFSE_PARSE_ERR_L2_DEPTH 4u
+/** IP header or an IPv6 extension header not captured whole. */
+#define PFSE_PARSE_ERR_L3_TRUNCATED 5u
+/** IP version is not 4 or 6, or not the one the link layer announced. */
+#define PFSE_PARSE_ERR_L3_VERSION 6u
+/** IPv4 header length below 20 bytes, or past the total length. */
+#define PFSE_PARSE_ERR_L3_HDR_LEN 7u
+/** IPv4 total length / IPv6 payload length inconsistent with the frame. */
+#define PFSE_PARSE_ERR_L3_TOTAL_LEN 8u
+/** More IPv6 extension headers than max_ext_hdrs. */
+#define PFSE_PARSE_ERR_L3_EXT_DEPTH 9u
+/** An IPv6 extension header runs past the payload length. */
+#define PFSE_PARSE_ERR_L3_EXT_LEN 10u
+/** A first fragment too short for its L4 header, or a reassembly past 65535 bytes. */
+#define PFSE_PARSE_ERR_L3_FRAG 11u
+/** TCP, UDP, SCTP, DCCP or ICMP header not captured whole. */
+#define PFSE_PARSE_ERR_L4_TRUNCATED 12u
+/** L4 header longer than the IP payload, or a TCP/DCCP data offset too small. */
+#define PFSE_PARSE_ERR_L4_HDR_LEN 13u
+/** UDP length field below 8 or past the IP payload. */
+#define PFSE_PARSE_ERR_L4_LEN 14u
+/** Number of status values defined so far. */
+#define PFSE_PARSE_STATUS_COUNT 15u
+/** Fixed size of the per-status counter array (room for new reasons). */
+#define PFSE_PARSE_STATUS_SLOTS 32u
 /** @} */
 
 /** @name Packet flags (struct pfse_pkt::flags)
@@ -188,7 +205,7 @@ pfse_parser_params_init(struct pfse_parser_params *p)
 /** Per-status frame counters, accumulated by the parse calls when given. */
 struct pfse_parse_stats {
 	uint64_t status[PFSE_PARSE_STATUS_SLOTS]; /**< frames by status; [0] = parsed */
-	uint64_t bytes;                           /**< sum of wirelen (caplen when 0) of all frames */
+	uint64_t bytes; /**< sum of wirelen (caplen when it is 0) over all frames */
 };
 
 struct pfse_parser;
