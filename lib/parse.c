@@ -119,6 +119,46 @@ linktype_supported(uint32_t lt)
 	}
 }
 
+/* Loads and validates params into `prm` (defaults applied). 0, -EINVAL or -ENOTSUP. */
+static int
+load_params(const struct pfse_parser_params *p, struct pfse_parser_params *prm)
+{
+	int r;
+
+	r = pfse_params_load(prm, sizeof(*prm), offsetof(struct pfse_parser_params, linktype) +
+				       sizeof(prm->linktype), p);
+	if (r < 0)
+		return r;
+	if (prm->flags & ~KNOWN_FLAGS)
+		return -EINVAL;
+	if (prm->zone_mode > PFSE_ZONE_NONE)
+		return -EINVAL;
+	if (prm->max_ext_hdrs > LIMIT_MAX_EXT)
+		return -EINVAL;
+	if (pfse_allocator_check(&prm->allocator) < 0)
+		return -EINVAL;
+	if (prm->linktype == 0)
+		prm->linktype = PFSE_LINKTYPE_ETHERNET;
+	if (!linktype_supported(prm->linktype))
+		return -ENOTSUP;
+	return 0;
+}
+
+PFSE_API int
+pfse_parser_memsize(const struct pfse_parser_params *p, size_t *out)
+{
+	struct pfse_parser_params prm;
+	int r;
+
+	if (!p || !out)
+		return -EINVAL;
+	r = load_params(p, &prm);
+	if (r < 0)
+		return r;
+	*out = sizeof(struct pfse_parser);
+	return 0;
+}
+
 PFSE_API int
 pfse_parser_create(const struct pfse_parser_params *p, struct pfse_parser **out)
 {
@@ -129,22 +169,9 @@ pfse_parser_create(const struct pfse_parser_params *p, struct pfse_parser **out)
 
 	if (!p || !out)
 		return -EINVAL;
-	r = pfse_params_load(&prm, sizeof(prm), offsetof(struct pfse_parser_params, linktype) +
-				       sizeof(prm.linktype), p);
+	r = load_params(p, &prm);
 	if (r < 0)
 		return r;
-	if (prm.flags & ~KNOWN_FLAGS)
-		return -EINVAL;
-	if (prm.zone_mode > PFSE_ZONE_NONE)
-		return -EINVAL;
-	if (prm.max_ext_hdrs > LIMIT_MAX_EXT)
-		return -EINVAL;
-	if (pfse_allocator_check(&prm.allocator) < 0)
-		return -EINVAL;
-	if (prm.linktype == 0)
-		prm.linktype = PFSE_LINKTYPE_ETHERNET;
-	if (!linktype_supported(prm.linktype))
-		return -ENOTSUP;
 	if (prm.flags & PFSE_PARSE_F_FIXED_SEED) {
 		seed = prm.seed;
 	} else if (prm.flags & PFSE_PARSE_F_HASH) {

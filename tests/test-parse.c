@@ -29,9 +29,15 @@ _Static_assert(offsetof(struct pfse_pkt, hash) == 72, "pfse_pkt layout is ABI");
 _Static_assert(offsetof(struct pfse_pkt, flags) == 80, "pfse_pkt layout is ABI");
 _Static_assert(offsetof(struct pfse_pkt, l3_len) == 84, "pfse_pkt layout is ABI");
 _Static_assert(offsetof(struct pfse_pkt, l3_off) == 88, "pfse_pkt layout is ABI");
+_Static_assert(offsetof(struct pfse_pkt, l4_off) == 90, "pfse_pkt layout is ABI");
+_Static_assert(offsetof(struct pfse_pkt, payload_off) == 92, "pfse_pkt layout is ABI");
 _Static_assert(offsetof(struct pfse_pkt, vlan) == 94, "pfse_pkt layout is ABI");
 _Static_assert(offsetof(struct pfse_pkt, status) == 98, "pfse_pkt layout is ABI");
+_Static_assert(offsetof(struct pfse_pkt, tcp_flags) == 99, "pfse_pkt layout is ABI");
+_Static_assert(offsetof(struct pfse_pkt, ttl) == 100, "pfse_pkt layout is ABI");
 _Static_assert(offsetof(struct pfse_pkt, tos) == 101, "pfse_pkt layout is ABI");
+_Static_assert(offsetof(struct pfse_pkt, reserved) == 102, "pfse_pkt layout is ABI");
+_Static_assert(offsetof(struct pfse_parse_stats, bytes) == 256, "stats layout is ABI");
 /* struct pfse_parser_params, release 0.1 */
 _Static_assert(offsetof(struct pfse_parser_params, linktype) == 8, "params layout is ABI");
 _Static_assert(offsetof(struct pfse_parser_params, flags) == 12, "params layout is ABI");
@@ -1149,6 +1155,36 @@ START_TEST(invalid_arguments)
 }
 END_TEST
 
+START_TEST(memsize)
+{
+	struct pfse_parser_params p;
+	struct pfse_parser *ps = NULL;
+	struct count_alloc c = { 0 };
+	size_t sz = 7;
+
+	pfse_parser_params_init(&p);
+	ck_assert_int_eq(pfse_parser_memsize(NULL, &sz), -EINVAL);
+	ck_assert_int_eq(pfse_parser_memsize(&p, NULL), -EINVAL);
+	ck_assert_uint_eq(sz, 7);
+	p.linktype = 147;
+	ck_assert_int_eq(pfse_parser_memsize(&p, &sz), -ENOTSUP);
+	p.linktype = 0;
+	p.zone_mode = 9;
+	ck_assert_int_eq(pfse_parser_memsize(&p, &sz), -EINVAL);
+	ck_assert_uint_eq(sz, 7);
+	p.zone_mode = 0;
+	ck_assert_int_eq(pfse_parser_memsize(&p, &sz), 0);
+	ck_assert_uint_gt(sz, 0);
+	ck_assert_uint_le(sz, 256);
+	/* What memsize reports is what create allocates. */
+	p.allocator = count_allocator(&c);
+	ck_assert_int_eq(pfse_parser_create(&p, &ps), 0);
+	ck_assert_uint_eq(c.allocs, 1);
+	ck_assert_uint_eq(c.last_size, sz);
+	pfse_parser_destroy(ps);
+}
+END_TEST
+
 START_TEST(status_strings)
 {
 	for (unsigned i = 0; i < PFSE_PARSE_STATUS_COUNT; i++) {
@@ -1204,6 +1240,7 @@ parse_suite(void)
 	tcase_add_test(tc, no_allocation_on_packet_path);
 	tcase_add_test(tc, invalid_arguments);
 	tcase_add_test(tc, status_strings);
+	tcase_add_test(tc, memsize);
 	suite_add_tcase(s, tc);
 	return s;
 }

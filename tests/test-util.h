@@ -19,6 +19,8 @@ struct count_alloc {
 	unsigned long fail_at;  /* fail the Nth alloc call (1-based); 0 = never */
 	unsigned long calls;    /* alloc calls, failed ones included */
 	size_t last_align;
+	size_t last_size;       /* size of the last alloc call */
+	size_t bytes;           /* bytes of successful allocs */
 };
 
 static inline void *
@@ -29,11 +31,13 @@ count_alloc_fn(size_t size, size_t align, void *user)
 
 	c->calls++;
 	c->last_align = align;
+	c->last_size = size;
 	if (c->fail_at && c->calls == c->fail_at)
 		return NULL;
 	if (posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, size) != 0)
 		return NULL;
 	c->allocs++;
+	c->bytes += size;
 	return p;
 }
 

@@ -33,7 +33,9 @@ extern "C" {
 /** @defgroup flow_key Flow keys
  * @{ */
 
+/** pfse_flow_key::family of an IPv4 key. */
 #define PFSE_FAMILY_IPV4 4u
+/** pfse_flow_key::family of an IPv6 key. */
 #define PFSE_FAMILY_IPV6 6u
 
 /** A canonical flow key: 40 bytes, no padding, network byte order throughout. */

@@ -94,7 +94,8 @@ extern "C" {
 #define PFSE_PARSE_ERR_L2_TRUNCATED 2u
 /** Not IPv4/IPv6: another ethertype, PPP protocol, NFLOG family or MPLS payload. */
 #define PFSE_PARSE_ERR_L2_UNSUPPORTED 3u
-/** More than 4 VLAN tags or 8 MPLS labels, or 64 NFLOG TLVs before the payload. */
+/** More than 4 VLAN tags or 8 MPLS labels, 64 NFLOG TLVs before the payload, or an IP
+ * header more than 0xff00 bytes into the frame (offsets are 16-bit). */
 #define PFSE_PARSE_ERR_L2_DEPTH 4u
 /** IP header or an IPv6 extension header not captured whole. */
 #define PFSE_PARSE_ERR_L3_TRUNCATED 5u
@@ -106,7 +107,8 @@ extern "C" {
 #define PFSE_PARSE_ERR_L3_TOTAL_LEN 8u
 /** More IPv6 extension headers than max_ext_hdrs. */
 #define PFSE_PARSE_ERR_L3_EXT_DEPTH 9u
-/** An IPv6 extension header runs past the payload length. */
+/** An IPv6 extension header runs past the payload length, or the L4 header would start
+ * 0xffff or more bytes into the frame. */
 #define PFSE_PARSE_ERR_L3_EXT_LEN 10u
 /** A first fragment too short for its L4 header, or a reassembly past 65535 bytes. */
 #define PFSE_PARSE_ERR_L3_FRAG 11u
@@ -143,8 +145,8 @@ extern "C" {
 
 /**
  * A packet on the packet path: input fields set by the application, output fields set by
- * the parser. 128 bytes; the layout is part of the ABI and only `reserved` bytes will
- * ever become new output fields.
+ * the parser. 128 bytes on LP64 targets (120 on ILP32); the layout is part of the ABI and
+ * only `reserved` bytes will ever become new output fields.
  */
 struct pfse_pkt {
 	/* --- input, set by the application --- */
@@ -194,7 +196,12 @@ struct pfse_parser_params {
 	struct pfse_allocator allocator; /**< zero = malloc/free */
 };
 
-/** Prepares `p` with every field at its default. */
+/**
+ * Prepares `p` with every field at its default: zeroes the whole struct, padding
+ * included, and sets `size`.
+ * @param p Params to prepare.
+ * @since 0.1
+ */
 static inline void
 pfse_parser_params_init(struct pfse_parser_params *p)
 {
@@ -226,7 +233,21 @@ PFSE_API int
 pfse_parser_create(const struct pfse_parser_params *p, struct pfse_parser **out);
 
 /**
+ * Reports the memory a parser created from `p` occupies (allocated at create through
+ * the params' allocator, never afterwards).
+ *
+ * @param p   Parameters, validated as pfse_parser_create() does.
+ * @param out Receives the size in bytes.
+ * @return 0; `-EINVAL` or `-ENOTSUP` for params pfse_parser_create() would refuse.
+ * @note Thread-safe.
+ * @since 0.1
+ */
+PFSE_API int
+pfse_parser_memsize(const struct pfse_parser_params *p, size_t *out);
+
+/**
  * Destroys a parser. NULL is accepted and ignored.
+ * @param parser Parser, or NULL.
  * @note Not concurrently with other calls on the same parser.
  * @since 0.1
  */
@@ -234,9 +255,12 @@ PFSE_API void
 pfse_parser_destroy(struct pfse_parser *parser);
 
 /**
- * Returns the seed the parser hashes with (the fixed one, or the random one drawn at
- * create), so other objects or instances can be given the same.
+ * Returns the seed the parser hashes with, so other objects or instances can be given
+ * the same: the params `seed` with PFSE_PARSE_F_FIXED_SEED, else the random seed drawn at
+ * create when PFSE_PARSE_F_HASH was set, else 0 (no hashing asked, no seed drawn).
  *
+ * @param parser Parser.
+ * @param out    Receives the seed.
  * @return 0, or `-EINVAL` if an argument is NULL.
  * @note Thread-safe.
  * @since 0.1
@@ -277,8 +301,10 @@ pfse_parse_burst(struct pfse_parser *parser, struct pfse_pkt *const pkts[], unsi
 		 struct pfse_parse_stats *stats);
 
 /**
- * @return A static string naming a parse status ("ok", "l3-truncated", ...); "unknown"
- *         for values past PFSE_PARSE_STATUS_COUNT.
+ * Names a parse status.
+ * @param status PFSE_PARSE_OK or a PFSE_PARSE_ERR_* value.
+ * @return A static string ("ok", "l3-truncated", ...); "unknown" for values past
+ *         PFSE_PARSE_STATUS_COUNT.
  * @note Thread-safe.
  * @since 0.1
  */

@@ -22,6 +22,7 @@ selector(int dlt)
 	case 239: return 5;
 	case 276: return 6;
 	case 12: return 7;
+	case 14: return 9;
 	default: return -1;
 	}
 }
@@ -60,7 +61,11 @@ main(int argc, char **argv)
 				return 1;
 			}
 			hdr[0] = (unsigned char)(sel | (n & 1 ? 0x30 : 0));
-			hdr[1] = (unsigned char)((h->len - h->caplen + 255) / 256);
+			{
+				unsigned extra = (h->len - h->caplen + 255) / 256;
+
+				hdr[1] = (unsigned char)(extra > 255 ? 255 : extra);
+			}
 			fwrite(hdr, 1, 2, f);
 			fwrite(d, 1, h->caplen, f);
 			fclose(f);
