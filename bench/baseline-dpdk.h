@@ -29,3 +29,29 @@ uint64_t
 baseline_dpdk_hash_run(const void *keys, unsigned n, uint32_t seed);
 
 #endif
+
+/* ---- rte_hash baseline for the flow table cases ---- */
+
+/* Per-flow counters the baseline updates, as the flow table does. */
+struct baseline_flow {
+	uint64_t pkts[2], bytes[2], last_seen, first_seen;
+	uint64_t pad[2];
+};
+
+/* Creates an rte_hash of `entries` 40-byte keys (rte_hash_crc, DPDK's x86 default) and
+ * a value array; returns 0, or -1. Reports the DPDK heap bytes it took in *bytes. */
+int
+baseline_dpdk_table_create(unsigned entries, size_t *bytes);
+
+void
+baseline_dpdk_table_destroy(void);
+
+/* Inserts keys[0..n) with rte_hash_add_key_data; returns the number added. */
+unsigned
+baseline_dpdk_table_insert(const uint8_t *keys, unsigned n);
+
+/* For each burst of `burst` indices: rte_hash_lookup_bulk_data on keys[idx[...]], then,
+ * with `update`, the counter update of every hit. Returns hits. */
+uint64_t
+baseline_dpdk_table_run(const uint8_t *keys, const uint32_t *idx, unsigned nidx,
+			unsigned burst, uint64_t ts, int update);

@@ -19,10 +19,17 @@
  *          Baseline: rte_hash_crc over the same 40 bytes (DPDK's rte_hash default on
  *          x86). The line also reports XXH3 called directly ("xxh3_direct"), to show
  *          the cost of the API around it.
+ *   table  the flow table with --flows flows (default 1M and 4M) of random 40-byte IPv6
+ *          keys: table-update (lookup-or-insert + counters, bursts of 32, keys drawn
+ *          uniformly and Zipf(0.99)), table-lookup (lookup only) and table-insert (fill
+ *          an empty table). Baseline: DPDK rte_hash (rte_hash_crc) with
+ *          rte_hash_lookup_bulk_data + the same counter update, and rte_hash_add_key_data.
+ *          Each line reports bytes per flow of both.
  */
 #define _DEFAULT_SOURCE /* libpcap's BSD types */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +61,10 @@ struct capture {
 static struct capture captures[MAX_CAPTURES];
 static unsigned ncaptures;
 
-static const char *const case_names[] = { "parse", "hash" };
+static const char *const case_names[] = { "parse", "hash", "table" };
+static uint32_t opt_flows[4] = { 1000000, 4000000 };
+static unsigned opt_nflows = 2;
+static unsigned opt_samples = 1u << 21;
 
 /* ---- timing ---------------------------------------------------------------------------- */
 
@@ -427,13 +437,290 @@ case_hash(void)
 	pfse_parser_destroy(ps);
 }
 
+/* ---- table ------------------------------------------------------------------------------ */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t
+rng(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Indices of `n` packets over `flows` flows: uniform, or Zipf(0.99) by rank with the
+ * ranks shuffled over the flows (popular flows are spread over the table). */
+static uint32_t *
+make_pattern(uint32_t flows, unsigned n, int zipf)
+{
+	uint32_t *idx = malloc((size_t)n * sizeof(*idx));
+
+	if (!idx)
+		exit(1);
+	if (!zipf) {
+		for (unsigned i = 0; i < n; i++)
+			idx[i] = (uint32_t)(rng() % flows);
+	} else {
+		double *cdf = malloc((size_t)flows * sizeof(*cdf)), sum = 0;
+		uint32_t *perm = malloc((size_t)flows * sizeof(*perm));
+
+		if (!cdf || !perm)
+			exit(1);
+		for (uint32_t r = 0; r < flows; r++) {
+			sum += 1.0 / pow((double)r + 1, 0.99);
+			cdf[r] = sum;
+			perm[r] = r;
+		}
+		for (uint32_t r = flows - 1; r > 0; r--) {
+			uint32_t j = (uint32_t)(rng() % (r + 1)), x = perm[r];
+
+			perm[r] = perm[j];
+			perm[j] = x;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			double u = (double)(rng() >> 11) / 9007199254740992.0 * sum;
+			uint32_t lo = 0, hi = flows - 1;
+
+			while (lo < hi) {
+				uint32_t mid = lo + (hi - lo) / 2;
+
+				if (cdf[mid] < u)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			idx[i] = perm[lo];
+		}
+		free(cdf);
+		free(perm);
+	}
+	return idx;
+}
+
+struct table_ctx {
+	struct pfse_flow_table *t;
+	const struct pfse_flow_key *keys;
+	const uint32_t *idx;
+	unsigned n, burst;
+	uint64_t ts;
+	struct pfse_pkt pkts[PFSE_BURST_MAX];
+	struct pfse_pkt *pp[PFSE_BURST_MAX];
+};
+
+/* As a data path does: the burst's pkt array is reused; each packet's key is copied in
+ * from the flow's key (the read rte_hash makes too), then the burst is updated. */
+static uint64_t
+table_update_pass(void *ctx)
+{
+	struct table_ctx *c = ctx;
+	uint32_t flows[PFSE_BURST_MAX];
+	uint64_t s = 0;
+
+	for (unsigned i = 0; i + c->burst <= c->n; i += c->burst) {
+		for (unsigned j = 0; j < c->burst; j++) {
+			c->pkts[j].key = c->keys[c->idx[i + j]];
+			c->pkts[j].ts = c->ts;
+			c->pkts[j].flags = j & 1 ? PFSE_PKT_F_REVERSE : 0;
+		}
+		s += (uint64_t)pfse_flow_table_update_burst(c->t, c->pp, c->burst, flows, NULL);
+		c->ts += 1000;
+	}
+	return s;
+}
+
+static uint64_t
+table_lookup_pass(void *ctx)
+{
+	struct table_ctx *c = ctx;
+	struct pfse_flow_key k[PFSE_BURST_MAX];
+	uint32_t flows[PFSE_BURST_MAX];
+	uint64_t s = 0;
+
+	for (unsigned i = 0; i + c->burst <= c->n; i += c->burst) {
+		for (unsigned j = 0; j < c->burst; j++)
+			k[j] = c->keys[c->idx[i + j]];
+		s += (uint64_t)pfse_flow_table_lookup_burst(c->t, k, c->burst, flows, NULL);
+	}
+	return s;
+}
+
+#ifdef PFSE_BENCH_HAVE_DPDK
+struct dpdk_table_ctx {
+	const uint8_t *keys;
+	const uint32_t *idx;
+	unsigned n, burst;
+	uint64_t ts;
+	int update;
+};
+
+static uint64_t
+dpdk_table_pass(void *ctx)
+{
+	struct dpdk_table_ctx *c = ctx;
+	uint64_t r = baseline_dpdk_table_run(c->keys, c->idx, c->n, c->burst, c->ts, c->update);
+
+	c->ts += (uint64_t)c->n / c->burst * 1000;
+	return r;
+}
+#endif
+
+static struct pfse_flow_table *
+table_new(uint32_t flows, size_t *bytes)
+{
+	struct pfse_flow_table_params p;
+	struct pfse_flow_table *t = NULL;
+	int r;
+
+	pfse_flow_table_params_init(&p);
+	p.capacity = flows;
+	p.series_len = 8;
+	p.slot_size = 64;
+	p.new_flow_rate = 0xffffffffu;
+	r = pfse_flow_table_memsize(&p, bytes);
+	if (r == 0)
+		r = pfse_flow_table_create(&p, &t);
+	if (r < 0) {
+		fprintf(stderr, "pfse-bench: flow table of %u: %s\n", flows, pfse_strerror(r));
+		exit(1);
+	}
+	return t;
+}
+
+/* Inserts every flow once, in bursts of 32; returns ns per insert. */
+static double
+table_fill(struct pfse_flow_table *t, const struct pfse_flow_key *keys, uint32_t flows)
+{
+	struct pfse_pkt pkts[32], *pp[32];
+	uint32_t out[32];
+	uint64_t t0 = bench_now_ns();
+
+	memset(pkts, 0, sizeof(pkts));
+	for (unsigned j = 0; j < 32; j++) {
+		pkts[j].status = PFSE_PARSE_OK;
+		pkts[j].wirelen = 100;
+		pkts[j].ts = 1000000000ull;
+		pp[j] = &pkts[j];
+	}
+	for (uint32_t i = 0; i < flows; i += 32) {
+		unsigned n = flows - i < 32 ? flows - i : 32;
+
+		for (unsigned j = 0; j < n; j++)
+			pkts[j].key = keys[i + j];
+		pfse_flow_table_update_burst(t, pp, n, out, NULL);
+	}
+	return (double)(bench_now_ns() - t0) / flows;
+}
+
+static void
+case_table(void)
+{
+	for (unsigned fi = 0; fi < opt_nflows; fi++) {
+		uint32_t flows = opt_flows[fi];
+		struct pfse_flow_key *keys = calloc(flows, sizeof(*keys));
+		struct pfse_flow_table *t;
+		struct pfse_flow_table_stats st;
+		size_t bytes = 0, dbytes = 0;
+		double ins, dins = 0;
+		char extra[256];
+		int have_dpdk = 0;
+
+		if (!keys)
+			exit(1);
+		for (uint32_t i = 0; i < flows; i++) {
+			uint64_t a = rng(), b = rng(), c = rng(), d = rng(), e = rng();
+
+			memcpy(keys[i].src, &a, 8);
+			memcpy(keys[i].src + 8, &b, 8);
+			memcpy(keys[i].dst, &c, 8);
+			memcpy(keys[i].dst + 8, &d, 8);
+			memcpy(&keys[i].sport, &e, 4);
+			keys[i].proto = 6;
+			keys[i].family = PFSE_FAMILY_IPV6;
+		}
+		t = table_new(flows, &bytes);
+		ins = table_fill(t, keys, flows);
+		pfse_flow_table_stats_init(&st);
+		pfse_flow_table_stats(t, &st);
+		if (st.flows != flows)
+			fprintf(stderr, "pfse-bench: table of %u holds %llu after fill (%llu evicted)\n",
+				flows, (unsigned long long)st.flows,
+				(unsigned long long)st.evicted);
+#ifdef PFSE_BENCH_HAVE_DPDK
+		if (opt_baseline && baseline_dpdk_table_create(flows, &dbytes) == 0) {
+			uint64_t t0 = bench_now_ns();
+
+			baseline_dpdk_table_insert((const uint8_t *)keys, flows);
+			dins = (double)(bench_now_ns() - t0) / flows;
+			have_dpdk = 1;
+		}
+#endif
+		if (have_dpdk)
+			snprintf(extra, sizeof(extra),
+				 "\"flows\":%u,\"dist\":\"-\",\"bytes_per_flow\":%.1f,"
+				 "\"baseline_bytes_per_flow\":%.1f",
+				 flows, (double)bytes / flows, (double)dbytes / flows);
+		else
+			snprintf(extra, sizeof(extra),
+				 "\"flows\":%u,\"dist\":\"-\",\"bytes_per_flow\":%.1f", flows,
+				 (double)bytes / flows);
+		emit("table-insert", "ipv6", 32, flows, ins, have_dpdk ? "dpdk-rte_hash" : NULL,
+		     dins, extra);
+		for (int zipf = 0; zipf < 2; zipf++) {
+			uint32_t *idx = make_pattern(flows, opt_samples, zipf);
+			struct table_ctx c;
+			double ns, bns = 0;
+
+			memset(&c, 0, sizeof(c));
+			c.t = t;
+			c.keys = keys;
+			c.idx = idx;
+			c.n = opt_samples;
+			c.burst = 32;
+			c.ts = 2000000000ull;
+			for (unsigned j = 0; j < PFSE_BURST_MAX; j++) {
+				c.pkts[j].status = PFSE_PARSE_OK;
+				c.pkts[j].wirelen = 100 + j;
+				c.pp[j] = &c.pkts[j];
+			}
+			snprintf(extra, sizeof(extra),
+				 "\"flows\":%u,\"dist\":\"%s\",\"bytes_per_flow\":%.1f", flows,
+				 zipf ? "zipf0.99" : "uniform", (double)bytes / flows);
+			for (int lookup = 0; lookup < 2; lookup++) {
+				ns = measure(lookup ? table_lookup_pass : table_update_pass, &c,
+					     c.n / c.burst * c.burst);
+#ifdef PFSE_BENCH_HAVE_DPDK
+				if (have_dpdk) {
+					struct dpdk_table_ctx d = { (const uint8_t *)keys, idx, c.n,
+								    32, c.ts, !lookup };
+
+					bns = measure(dpdk_table_pass, &d, c.n / 32 * 32);
+				}
+#endif
+				emit(lookup ? "table-lookup" : "table-update", "ipv6", 32, flows,
+				     ns, have_dpdk ? "dpdk-rte_hash" : NULL, bns, extra);
+			}
+			free(idx);
+		}
+#ifdef PFSE_BENCH_HAVE_DPDK
+		if (have_dpdk)
+			baseline_dpdk_table_destroy();
+#endif
+		pfse_flow_table_destroy(t);
+		free(keys);
+	}
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: pfse-bench [--list] [--case NAME]... [--reps N] [--min-ms MS]\n"
-		   "                  [--capture FILE]... [--no-baseline]\n");
+		   "                  [--capture FILE]... [--no-baseline]\n"
+		   "                  [--flows N[,N...]] [--samples N]\n");
 }
 
 int
@@ -446,6 +733,8 @@ main(int argc, char **argv)
 		{ "min-ms", required_argument, NULL, 'm' },
 		{ "capture", required_argument, NULL, 'f' },
 		{ "no-baseline", no_argument, NULL, 'B' },
+		{ "flows", required_argument, NULL, 'F' },
+		{ "samples", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -483,6 +772,30 @@ main(int argc, char **argv)
 			break;
 		case 'B':
 			opt_baseline = 0;
+			break;
+		case 'F': {
+			char *save = NULL, *tok = strtok_r(optarg, ",", &save);
+
+			opt_nflows = 0;
+			while (tok && opt_nflows < 4) {
+				unsigned long v = strtoul(tok, NULL, 10);
+
+				if (v < 64 || v > PFSE_FT_CAPACITY_MAX) {
+					fprintf(stderr, "pfse-bench: --flows: 64..%u\n",
+						PFSE_FT_CAPACITY_MAX);
+					return 2;
+				}
+				opt_flows[opt_nflows++] = (uint32_t)v;
+				tok = strtok_r(NULL, ",", &save);
+			}
+			break;
+		}
+		case 'S':
+			opt_samples = (unsigned)strtoul(optarg, NULL, 10);
+			if (opt_samples < 64) {
+				fprintf(stderr, "pfse-bench: --samples must be >= 64\n");
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -526,8 +839,10 @@ main(int argc, char **argv)
 			continue;
 		if (j == 0)
 			case_parse();
-		else
+		else if (j == 1)
 			case_hash();
+		else
+			case_table();
 	}
 	return 0;
 }

@@ -12,5 +12,6 @@
 #include <pfse/version.h>
 #include <pfse/flow_key.h>
 #include <pfse/parse.h>
+#include <pfse/flow_table.h>
 
 #endif /* PFSE_PFSE_H */
