@@ -233,7 +233,7 @@ baseline_dpdk_table_run(const uint8_t *keys, const uint32_t *idx, unsigned nidx,
 		uint64_t mask = 0;
 
 		for (unsigned j = 0; j < burst; j++)
-			kp[j] = keys + 40 * (size_t)idx[i + j];
+			kp[j] = keys + 40 * (size_t)(idx ? idx[i + j] : i + j);
 		rte_hash_lookup_bulk_data(bh, kp, burst, &mask, data);
 		hits += (uint64_t)__builtin_popcountll(mask);
 		if (!update)

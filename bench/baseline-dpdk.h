@@ -50,8 +50,9 @@ baseline_dpdk_table_destroy(void);
 unsigned
 baseline_dpdk_table_insert(const uint8_t *keys, unsigned n);
 
-/* For each burst of `burst` indices: rte_hash_lookup_bulk_data on keys[idx[...]], then,
- * with `update`, the counter update of every hit. Returns hits. */
+/* For each burst of `burst` indices: rte_hash_lookup_bulk_data on keys[idx[...]] (keys[i]
+ * in order when idx is NULL), then, with `update`, the counter update of every hit.
+ * Returns hits. */
 uint64_t
 baseline_dpdk_table_run(const uint8_t *keys, const uint32_t *idx, unsigned nidx,
 			unsigned burst, uint64_t ts, int update);

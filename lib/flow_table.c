@@ -986,46 +986,57 @@ pfse_flow_table_update_burst(struct pfse_flow_table *t, struct pfse_pkt *const p
 	for (unsigned i = 0; i < n; i++)
 		keys[i] = pkts[i]->status == PFSE_PARSE_OK ? &pkts[i]->key : NULL;
 	prefetch_burst(t, keys, n, b1, b2, tag, cand, cslot, true);
-	/* Last pass, in packet order: verify, insert, update. */
-	for (unsigned i = 0; i < n; i++) {
-		const struct pfse_pkt *p = pkts[i];
-		struct ft_bucket *b = NULL;
-		unsigned s = 0;
-		uint32_t f = PFSE_FLOW_NONE;
-		uint64_t ts = p->ts;
-		bool evicted = false;
+	/* Last pass, in packet order: verify, insert, update. The table's time and counters
+	 * live in locals for the burst (an insert's eviction callback may read stats, so
+	 * they are written back before any insert). */
+	{
+		uint64_t now = t->now, unparsed = 0, clamped = 0;
 
-		t->st.packets++;
-		if (pfse_unlikely(p->status != PFSE_PARSE_OK)) {
-			t->st.unparsed++;
-			t->st.untracked++;
-			flows[i] = PFSE_FLOW_NONE;
-			continue;
-		}
-		/* The table's time never goes back: an earlier timestamp is clamped to the
-		 * latest seen, so no difference of times can underflow. */
-		if (pfse_unlikely(ts < t->now)) {
-			ts = t->now;
-			t->st.clamped++;
-		}
-		t->now = ts;
-		f = burst_lookup(t, &p->key, b1[i], b2[i], tag[i], cand[i], cslot[i], &b, &s);
-		if (f == PFSE_FLOW_NONE) {
-			f = insert(t, p, ts, b1[i], b2[i], tag[i], &b, &s, &evicted, flows, i);
-			if (f == PFSE_FLOW_NONE) {
-				t->st.untracked++;
+		for (unsigned i = 0; i < n; i++) {
+			const struct pfse_pkt *p = pkts[i];
+			struct ft_bucket *b = NULL;
+			unsigned s = 0;
+			uint32_t f;
+			uint64_t ts = p->ts;
+			bool evicted = false;
+
+			if (pfse_unlikely(p->status != PFSE_PARSE_OK)) {
+				unparsed++;
 				flows[i] = PFSE_FLOW_NONE;
 				continue;
 			}
-			m.created |= 1ull << i;
-			if (evicted)
-				m.evicted |= 1ull << i;
+			/* The table's time never goes back: an earlier timestamp is clamped to
+			 * the latest seen, so no difference of times can underflow. */
+			if (pfse_unlikely(ts < now)) {
+				ts = now;
+				clamped++;
+			}
+			now = ts;
+			f = burst_lookup(t, &p->key, b1[i], b2[i], tag[i], cand[i], cslot[i], &b,
+					 &s);
+			if (pfse_unlikely(f == PFSE_FLOW_NONE)) {
+				t->now = now;
+				f = insert(t, p, ts, b1[i], b2[i], tag[i], &b, &s, &evicted, flows,
+					   i);
+				if (f == PFSE_FLOW_NONE) {
+					flows[i] = PFSE_FLOW_NONE;
+					continue;
+				}
+				m.created |= 1ull << i;
+				if (evicted)
+					m.evicted |= 1ull << i;
+			}
+			if (update_flow(t, f, b, s, p, ts))
+				m.samples |= 1ull << i;
+			m.tracked |= 1ull << i;
+			flows[i] = f;
+			tracked++;
 		}
-		if (update_flow(t, f, b, s, p, ts))
-			m.samples |= 1ull << i;
-		m.tracked |= 1ull << i;
-		flows[i] = f;
-		tracked++;
+		t->now = now;
+		t->st.packets += n;
+		t->st.unparsed += unparsed;
+		t->st.untracked += n - (unsigned)tracked;
+		t->st.clamped += clamped;
 	}
 	if (masks)
 		*masks = m;
