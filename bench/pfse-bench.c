@@ -695,7 +695,8 @@ case_table(void)
 		pfse_flow_table_stats_init(&st);
 		pfse_flow_table_stats(t, &st);
 		if (st.flows != flows)
-			fprintf(stderr, "pfse-bench: table of %u holds %llu after fill (%llu evicted)\n",
+			fprintf(stderr,
+				"pfse-bench: table of %u holds %llu after fill (%llu evicted)\n",
 				flows, (unsigned long long)st.flows,
 				(unsigned long long)st.evicted);
 #ifdef PFSE_BENCH_HAVE_DPDK

@@ -87,7 +87,7 @@ struct ft_hot {
 	uint32_t wprev, wnext; /* timing wheel; wnext also threads the free list */
 	uint8_t dir_tier, dir_reason;
 	uint16_t dir_node;
-	uint32_t dir_since_iv; /* interval index of the directive, modulo 2^32 */
+	uint32_t dir_since_iv; /* interval of the directive, counted from the first one */
 };
 _Static_assert(sizeof(struct ft_hot) == 128, "hot record is two cache lines");
 _Static_assert(offsetof(struct ft_hot, bytes) == 64, "line 0 holds the per-packet fields");
@@ -313,10 +313,13 @@ kind_of(const struct ft_hot *r)
 	return (r->state & S_KIND_MASK) >> S_KIND_SHIFT;
 }
 
+/* last_seen + timeout, saturating: a timestamp near 2^64 must not wrap to "long ago". */
 static inline uint64_t
 deadline_of(const struct pfse_flow_table *t, const struct ft_hot *r)
 {
-	return r->last_seen + t->timeout[kind_of(r)];
+	uint64_t to = t->timeout[kind_of(r)];
+
+	return r->last_seen > UINT64_MAX - to ? UINT64_MAX : r->last_seen + to;
 }
 
 /* ---- create / destroy ---- */
@@ -1103,7 +1106,7 @@ PFSE_API int
 pfse_flow_table_expire(struct pfse_flow_table *t, uint64_t now, unsigned budget,
 		       pfse_flow_remove_fn cb, void *user)
 {
-	uint64_t now_tick;
+	uint64_t now_tick, cutoff;
 	unsigned removed = 0, examined = 0;
 
 	if (!t)
@@ -1114,6 +1117,9 @@ pfse_flow_table_expire(struct pfse_flow_table *t, uint64_t now, unsigned budget,
 	if (!t->wheel_started || budget == 0)
 		return 0;
 	now_tick = now >> t->tick_shift;
+	/* A flow is removed once its deadline lies in a tick wholly past: before the start
+	 * of now's tick. Every flow is judged by this one rule, wherever the wheel keeps it. */
+	cutoff = now_tick << t->tick_shift;
 	/* After a long pause every slot is due: one lap of the wheel visits them all. */
 	if (now_tick > t->wheel_tick && now_tick - t->wheel_tick > (uint64_t)t->wheel_mask + 1)
 		t->wheel_tick = now_tick - t->wheel_mask - 1;
@@ -1130,7 +1136,7 @@ pfse_flow_table_expire(struct pfse_flow_table *t, uint64_t now, unsigned budget,
 			if (removed == budget || examined >= budget + EXPIRE_EXAMINE_EXTRA)
 				return (int)removed;
 			examined++;
-			if (dl <= now) {
+			if (dl < cutoff) {
 				struct ft_bucket *b;
 				unsigned bs;
 
@@ -1213,9 +1219,8 @@ pfse_flow_table_info(struct pfse_flow_table *t, uint32_t flow, struct pfse_flow_
 	out.directive.tier = r->dir_tier;
 	out.directive.reason = r->dir_reason;
 	out.directive.node = r->dir_node;
-	out.directive.since = r->dir_tier == PFSE_TIER_NONE
-				      ? 0
-				      : cur_iv64_from(r->dir_since_iv, cur) * t->interval;
+	if (r->dir_tier != PFSE_TIER_NONE)
+		out.directive.since = (r->first_seen / t->interval + r->dir_since_iv) * t->interval;
 	/* Fields the caller's (possibly older, shorter) struct holds; a longer struct from
 	 * a newer caller gets zeros past what this library knows. */
 	if (info->size <= sizeof(out)) {
@@ -1304,7 +1309,17 @@ pfse_flow_table_set_directive(struct pfse_flow_table *t, uint32_t flow,
 	r->dir_tier = d->tier;
 	r->dir_reason = d->reason;
 	r->dir_node = d->node;
-	r->dir_since_iv = (uint32_t)(d->since / t->interval);
+	{
+		/* Stored as intervals after the flow's first one, on 32 bits: clamped to
+		 * [first interval, first interval + 2^32 - 1]. */
+		uint64_t first = r->first_seen / t->interval, iv = d->since / t->interval;
+
+		if (iv < first)
+			iv = first;
+		if (iv - first > 0xffffffffull)
+			iv = first + 0xffffffffull;
+		r->dir_since_iv = (uint32_t)(iv - first);
+	}
 	return 0;
 }
 

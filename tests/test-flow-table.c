@@ -219,7 +219,7 @@ START_TEST(counters_and_accessors)
 	struct pfse_pkt p;
 	struct pfse_flow_masks m;
 	struct pfse_flow_info i;
-	struct pfse_directive d = { 2, 9, 5, 0, 1234 * MS };
+	struct pfse_directive d = { 2, 9, 5, 0, 11234 * MS };
 	uint32_t f, g;
 	uint8_t *slot;
 
@@ -268,7 +268,12 @@ START_TEST(counters_and_accessors)
 	ck_assert_uint_eq(i.directive.tier, 2);
 	ck_assert_uint_eq(i.directive.reason, 9);
 	ck_assert_uint_eq(i.directive.node, 5);
-	ck_assert_uint_eq(i.directive.since, 1200 * MS); /* rounded to its interval */
+	ck_assert_uint_eq(i.directive.since, 11200 * MS); /* rounded to its interval */
+	d.since = 5 * SEC; /* before the flow began: clamped to its first interval */
+	ck_assert_int_eq(pfse_flow_table_set_directive(t, f, &d), 0);
+	ck_assert_uint_eq(info_of(t, f).directive.since, 10 * SEC);
+	d.since = 11234 * MS;
+	ck_assert_int_eq(pfse_flow_table_set_directive(t, f, &d), 0);
 	/* The slot: zero at creation, the caller's afterwards. */
 	slot = pfse_flow_table_slot(t, f);
 	ck_assert_ptr_nonnull(slot);

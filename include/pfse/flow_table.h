@@ -21,13 +21,16 @@
  * into the series, every interval the flow was silent becomes a zero sample, and the
  * packet is reported in pfse_flow_masks::samples: the moment to run a predictor. Samples
  * are stored as bytes (32 bits, saturating at 4 GiB per interval) and packets (16-bit
- * floating point: exact below 2048, within 1/2048 relative above, saturating at about
- * 4.3e12).
+ * floating point: exact below 2048, within 1/2048 relative above, saturating at
+ * 2^42 - 2^30, about 4.4e12).
  *
  * Expiry. Each flow has an idle timeout by kind: TCP (until a FIN or RST is seen), TCP
  * closing (after one), UDP, and other protocols. pfse_flow_table_expire() removes flows
  * idle past their timeout from a timing wheel, at most `budget` per call, in O(1)
- * amortised per flow, handing each one to a callback first.
+ * amortised per flow, handing each one to a callback first. The wheel ticks every 2^k ns,
+ * about a sixteenth of the shortest timeout (2^30 ns, about 1.07 s, with the defaults): a
+ * flow goes once last_seen + timeout falls before the start of the tick holding `now`,
+ * so up to one tick after its timeout. A deadline past 2^64 - 1 never comes.
  *
  * Full table. A new flow takes a free slot among the 16 its hash may use; when they are
  * all taken (or every record is), the default policy evicts the least recently seen of
@@ -369,7 +372,7 @@ pfse_flow_table_info(struct pfse_flow_table *t, uint32_t flow, struct pfse_flow_
  * @param flow    Flow handle.
  * @param max     Room in the output arrays.
  * @param bytes   Receives bytes per interval (may be NULL).
- * @param packets Receives packets per interval (may be NULL).
+ * @param packets Receives packets per interval (may be NULL, but not both when max > 0).
  * @return The number of samples copied, `-ENOENT`, or `-EINVAL`.
  * @since 0.2
  */
@@ -405,7 +408,9 @@ PFSE_API int
 pfse_flow_table_set_class(struct pfse_flow_table *t, uint32_t flow, uint32_t class_id);
 
 /**
- * Sets the flow's directive; `d->since` is rounded down to its interval.
+ * Sets the flow's directive. `d->since` is kept at interval resolution (rounded down to
+ * its interval), and clamped to lie between the flow's first interval and 2^32 - 1
+ * intervals after it.
  * @return 0, `-ENOENT`, or `-EINVAL` (NULL, or non-zero `reserved`).
  * @since 0.2
  */
