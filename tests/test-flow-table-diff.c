@@ -217,6 +217,10 @@ dump_flow(struct model *m, unsigned ki)
 
 static void
 mismatch(struct model *m, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+mismatch(struct model *m, int line, const char *fmt, ...)
 {
 	va_list ap;
 
