@@ -13,5 +13,6 @@
 #include <pfse/flow_key.h>
 #include <pfse/parse.h>
 #include <pfse/flow_table.h>
+#include <pfse/predict.h>
 
 #endif /* PFSE_PFSE_H */

@@ -1,0 +1,817 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Forecasting: the predictor object (sample rules, anomaly check, intervals, the log1p
+ * transform) and the built-in backends: naive, SES, Holt (optionally damped),
+ * Holt-Winters (additive trend and season) and ARIMA(p <= 3, d <= 2, q <= 3) inference.
+ *
+ * The smoothing recursions are those of statsmodels' holtwinters module (the reference
+ * the tests' known-answer vectors come from), written in the error-correction form:
+ *   Holt:  f = l + phi b;  e = y - f;  l' = f + alpha e;  b' = phi b + alpha beta e
+ * which is algebraically statsmodels' l' = alpha y + (1 - alpha)(l + phi b),
+ * b' = beta (l' - l) + (1 - beta) phi b. Forecast error variances are the ETS ones
+ * (Hyndman et al., "Forecasting with exponential smoothing", table 6.1), with sigma^2
+ * the mean squared one-step error seen so far.
+ *
+ * Per-flow state is a small header kept by the core (the one-step interval for the
+ * anomaly check, the sample count) followed by the backend's doubles. No allocation.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "internal.h"
+#include "pfse/predict.h"
+
+/* ---- the normal quantile ---------------------------------------------------------------- */
+
+PFSE_API int
+pfse_normal_quantile(double p, double *out)
+{
+	/* Acklam's rational approximation (relative error 1.15e-9), then one Halley step on
+	 * erfc, which brings it to machine precision. */
+	static const double a[6] = { -3.969683028665376e+01, 2.209460984245205e+02,
+				     -2.759285104469687e+02, 1.383577518672690e+02,
+				     -3.066479806614716e+01, 2.506628277459239e+00 };
+	static const double b[5] = { -5.447609879822406e+01, 1.615858368580409e+02,
+				     -1.556989798598866e+02, 6.680131188771972e+01,
+				     -1.328068155288572e+01 };
+	static const double c[6] = { -7.784894002430293e-03, -3.223964580411365e-01,
+				     -2.400758277161838e+00, -2.549732539343734e+00,
+				     4.374664141464968e+00, 2.938163982698783e+00 };
+	static const double d[4] = { 7.784695709041462e-03, 3.224671290700398e-01,
+				     2.445134137142996e+00, 3.754408661907416e+00 };
+	double q, r, x, e, u;
+
+	if (!out || !(p > 0.0 && p < 1.0))
+		return -EINVAL;
+	if (p > 0.5) {
+		/* By symmetry, from 1 - p (exact for p >= 0.5): the refinement step below then
+		 * works on a small tail probability instead of cancelling near 1. */
+		int ret = pfse_normal_quantile(1.0 - p, out);
+
+		*out = -*out;
+		return ret;
+	}
+	if (p < 0.02425) {
+		q = sqrt(-2 * log(p));
+		x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+	} else if (p <= 1 - 0.02425) {
+		q = p - 0.5;
+		r = q * q;
+		x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+		    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+	} else {
+		q = sqrt(-2 * log1p(-p));
+		x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+		    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+	}
+	e = 0.5 * erfc(-x / sqrt(2.0)) - p;
+	u = e * 2.50662827463100050242 * exp(x * x / 2); /* sqrt(2 pi) */
+	x = x - u / (1 + x * u / 2);
+	*out = x;
+	return 0;
+}
+
+/* ---- built-in backends --------------------------------------------------------------- */
+
+struct model {
+	struct pfse_model_params p;
+};
+
+static int
+model_init(void **model, const struct pfse_model_params *p, void *user)
+{
+	(void)model;
+	(void)p;
+	(void)user;
+	return 0; /* the core keeps the params; see predictor_model() */
+}
+
+static void
+model_fini(void *model, void *user)
+{
+	(void)model;
+	(void)user;
+}
+
+/* Mean squared one-step error from its running sum and weight. */
+static inline double
+mse(double sse, double nw)
+{
+	return nw > 0 ? sse / nw : 0.0;
+}
+
+/* naive: the last sample; a random walk's error variance h sigma^2. */
+struct st_naive {
+	double last, sse, nw;
+};
+
+static int
+naive_flow_init(void *model, void *state, const struct pfse_prior *pr, void *user)
+{
+	struct st_naive *s = state;
+
+	(void)model;
+	(void)user;
+	s->last = pr->level;
+	s->sse = pr->variance * pr->weight;
+	s->nw = pr->weight;
+	return 0;
+}
+
+static int
+naive_observe(void *model, void *state, double x, void *user)
+{
+	struct st_naive *s = state;
+	double e = x - s->last;
+
+	(void)model;
+	(void)user;
+	s->sse += e * e;
+	s->nw += 1;
+	s->last = x;
+	return 0;
+}
+
+static int
+naive_forecast(void *model, const void *state, unsigned h, double *mean, double *var,
+	       void *user)
+{
+	const struct st_naive *s = state;
+
+	(void)model;
+	(void)user;
+	*mean = s->last;
+	*var = h * mse(s->sse, s->nw);
+	return 0;
+}
+
+/* The model params of a predictor, passed to the built-ins as their `model`. */
+#define MP(model) ((const struct pfse_model_params *)(model))
+
+/* ses: l' = l + alpha e; variance sigma^2 (1 + (h - 1) alpha^2). */
+struct st_ses {
+	double level, sse, nw;
+};
+
+static int
+ses_flow_init(void *model, void *state, const struct pfse_prior *pr, void *user)
+{
+	struct st_ses *s = state;
+
+	(void)model;
+	(void)user;
+	s->level = pr->level;
+	s->sse = pr->variance * pr->weight;
+	s->nw = pr->weight;
+	return 0;
+}
+
+static int
+ses_observe(void *model, void *state, double x, void *user)
+{
+	struct st_ses *s = state;
+	double e = x - s->level;
+
+	(void)user;
+	s->sse += e * e;
+	s->nw += 1;
+	s->level += MP(model)->alpha * e;
+	return 0;
+}
+
+static int
+ses_forecast(void *model, const void *state, unsigned h, double *mean, double *var,
+	     void *user)
+{
+	const struct st_ses *s = state;
+	double a = MP(model)->alpha;
+
+	(void)user;
+	*mean = s->level;
+	*var = mse(s->sse, s->nw) * (1 + (h - 1) * a * a);
+	return 0;
+}
+
+/* holt: level and (damped) trend. */
+struct st_holt {
+	double level, trend, sse, nw;
+};
+
+static inline double
+holt_phi(const struct pfse_model_params *p)
+{
+	return (p->flags & PFSE_MODEL_F_DAMPED) ? p->phi : 1.0;
+}
+
+static int
+holt_flow_init(void *model, void *state, const struct pfse_prior *pr, void *user)
+{
+	struct st_holt *s = state;
+
+	(void)model;
+	(void)user;
+	s->level = pr->level;
+	s->trend = pr->trend;
+	s->sse = pr->variance * pr->weight;
+	s->nw = pr->weight;
+	return 0;
+}
+
+static int
+holt_observe(void *model, void *state, double x, void *user)
+{
+	const struct pfse_model_params *p = MP(model);
+	struct st_holt *s = state;
+	double phi = holt_phi(p);
+	double l = s->level, b = s->trend;
+	double l2 = p->alpha * x + (1 - p->alpha) * (l + phi * b);
+	double e = x - (l + phi * b);
+
+	(void)user;
+	s->sse += e * e;
+	s->nw += 1;
+	s->trend = p->beta * (l2 - l) + (1 - p->beta) * phi * b;
+	s->level = l2;
+	return 0;
+}
+
+static int
+holt_forecast(void *model, const void *state, unsigned h, double *mean, double *var,
+	      void *user)
+{
+	const struct pfse_model_params *p = MP(model);
+	const struct st_holt *s = state;
+	double phi = holt_phi(p), ph = 0, pw = 1, v = 1, sum = 0;
+
+	(void)user;
+	/* mean: l + (phi + ... + phi^h) b; variance: 1 + sum_{j<h} (alpha + alpha beta
+	 * (phi + ... + phi^j))^2, in units of sigma^2 (ETS(A,Ad,N) with beta_ets =
+	 * alpha beta). */
+	for (unsigned j = 1; j <= h; j++) {
+		pw *= phi;
+		ph += pw;
+		if (j < h) {
+			double c = p->alpha + p->alpha * p->beta * ph;
+
+			sum += c * c;
+		}
+	}
+	v += sum;
+	*mean = s->level + ph * s->trend;
+	*var = mse(s->sse, s->nw) * v;
+	return 0;
+}
+
+/* holt-winters, additive trend and season (statsmodels' recursions):
+ *   f = l + b + s[t - m];  e = y - f
+ *   l' = alpha (y - s[t - m]) + (1 - alpha)(l + b)
+ *   b' = beta (l' - l) + (1 - beta) b
+ *   s[t] = gamma (y - l - b) + (1 - gamma) s[t - m]
+ * The season ring holds the last m seasonal terms, index `pos` the one of the next
+ * sample. */
+struct st_hw {
+	double level, trend, sse, nw;
+	double pos;  /* next season index, 0 .. m - 1 (a double keeps the state all doubles) */
+	double season[];
+};
+
+static int
+hw_flow_init(void *model, void *state, const struct pfse_prior *pr, void *user)
+{
+	const struct pfse_model_params *p = MP(model);
+	struct st_hw *s = state;
+
+	(void)user;
+	s->level = pr->level;
+	s->trend = pr->trend;
+	s->sse = pr->variance * pr->weight;
+	s->nw = pr->weight;
+	s->pos = 0;
+	for (uint32_t i = 0; i < p->period; i++)
+		s->season[i] = pr->season ? pr->season[i] : 0;
+	return 0;
+}
+
+static int
+hw_observe(void *model, void *state, double x, void *user)
+{
+	const struct pfse_model_params *p = MP(model);
+	struct st_hw *s = state;
+	uint32_t k = (uint32_t)s->pos;
+	double l = s->level, b = s->trend, sm = s->season[k];
+	double e = x - (l + b + sm);
+	double l2 = p->alpha * (x - sm) + (1 - p->alpha) * (l + b);
+
+	(void)user;
+	s->sse += e * e;
+	s->nw += 1;
+	s->trend = p->beta * (l2 - l) + (1 - p->beta) * b;
+	s->season[k] = p->gamma * (x - l - b) + (1 - p->gamma) * sm;
+	s->level = l2;
+	s->pos = (double)((k + 1) % p->period);
+	return 0;
+}
+
+static int
+hw_forecast(void *model, const void *state, unsigned h, double *mean, double *var,
+	    void *user)
+{
+	const struct pfse_model_params *p = MP(model);
+	const struct st_hw *s = state;
+	uint32_t m = p->period, k = ((uint32_t)s->pos + (h - 1) % m) % m;
+	double sum = 0;
+
+	(void)user;
+	/* ETS(A,A,A): c_j = alpha + alpha beta j + gamma [j mod m == 0]. */
+	for (unsigned j = 1; j < h; j++) {
+		double c = p->alpha + p->alpha * p->beta * j + (j % m == 0 ? p->gamma : 0);
+
+		sum += c * c;
+	}
+	*mean = s->level + h * s->trend + s->season[k];
+	*var = mse(s->sse, s->nw) * (1 + sum);
+	return 0;
+}
+
+/*
+ * arima(p, d, q): the series is differenced d times into w; w follows
+ *   w_t = c + sum_i ar_i w_{t-i} + sum_j ma_j e_{t-j} + e_t.
+ * The state keeps the last d raw "levels" needed to integrate (x_{t-1} and, for d = 2,
+ * the first difference at t-1), the last p values of w and the last q residuals; values
+ * before the flow's first samples are taken as the prior level (so w = 0) and residuals
+ * as 0, the conditional-sum-of-squares convention. Forecasts iterate the recursion with
+ * future residuals 0 and integrate back; the variance is sigma^2 sum_{j<h} psi_j^2 with
+ * psi the weights of the integrated process.
+ */
+struct st_arima {
+	double sse, nw;
+	double x1;     /* last sample (d >= 1) */
+	double dx1;    /* last first difference (d == 2) */
+	double w[PFSE_ARIMA_P_MAX];  /* w_{t-1}, w_{t-2}, ... */
+	double e[PFSE_ARIMA_Q_MAX];  /* e_{t-1}, e_{t-2}, ... */
+	double level;  /* for d == 0 the prior level is the mean w starts from */
+};
+
+static int
+arima_flow_init(void *model, void *state, const struct pfse_prior *pr, void *user)
+{
+	const struct pfse_model_params *p = MP(model);
+	struct st_arima *s = state;
+
+	(void)user;
+	memset(s, 0, sizeof(*s));
+	s->sse = pr->variance * pr->weight;
+	s->nw = pr->weight;
+	s->x1 = pr->level;
+	s->dx1 = pr->trend;
+	s->level = pr->level;
+	if (p->d == 0) {
+		/* Start the AR memory at the prior level rather than at 0. */
+		for (unsigned i = 0; i < p->p; i++)
+			s->w[i] = pr->level;
+	} else if (p->d == 1) {
+		for (unsigned i = 0; i < p->p; i++)
+			s->w[i] = pr->trend;
+	}
+	return 0;
+}
+
+/* One-step prediction of w from the state. */
+static inline double
+arima_w_hat(const struct pfse_model_params *p, const struct st_arima *s)
+{
+	double w = p->constant;
+
+	for (unsigned i = 0; i < p->p; i++)
+		w += p->ar[i] * s->w[i];
+	for (unsigned j = 0; j < p->q; j++)
+		w += p->ma[j] * s->e[j];
+	return w;
+}
+
+/* The differenced value of x given the state's last levels. */
+static inline double
+arima_diff(const struct pfse_model_params *p, const struct st_arima *s, double x)
+{
+	if (p->d == 0)
+		return x;
+	if (p->d == 1)
+		return x - s->x1;
+	return (x - s->x1) - s->dx1;
+}
+
+static int
+arima_observe(void *model, void *state, double x, void *user)
+{
+	const struct pfse_model_params *p = MP(model);
+	struct st_arima *s = state;
+	double w = arima_diff(p, s, x), e = w - arima_w_hat(p, s);
+
+	(void)user;
+	s->sse += e * e;
+	s->nw += 1;
+	for (unsigned i = PFSE_ARIMA_P_MAX - 1; i > 0; i--)
+		s->w[i] = s->w[i - 1];
+	s->w[0] = w;
+	for (unsigned j = PFSE_ARIMA_Q_MAX - 1; j > 0; j--)
+		s->e[j] = s->e[j - 1];
+	s->e[0] = e;
+	if (p->d == 2)
+		s->dx1 = x - s->x1;
+	s->x1 = x;
+	return 0;
+}
+
+static int
+arima_forecast(void *model, const void *state, unsigned h, double *mean, double *var,
+	       void *user)
+{
+	const struct pfse_model_params *p = MP(model);
+	struct st_arima s = *(const struct st_arima *)state;
+	double psi[PFSE_HORIZON_MAX], phi[PFSE_ARIMA_P_MAX + PFSE_ARIMA_D_MAX] = { 0 };
+	unsigned np = p->p + p->d;
+	double v = 0, x = s.x1;
+
+	(void)user;
+	/* Mean: iterate with zero future residuals, integrating each step. */
+	for (unsigned k = 1; k <= h; k++) {
+		double w = arima_w_hat(p, &s);
+
+		for (unsigned i = PFSE_ARIMA_P_MAX - 1; i > 0; i--)
+			s.w[i] = s.w[i - 1];
+		s.w[0] = w;
+		for (unsigned j = PFSE_ARIMA_Q_MAX - 1; j > 0; j--)
+			s.e[j] = s.e[j - 1];
+		s.e[0] = 0;
+		if (p->d == 0) {
+			x = w;
+		} else if (p->d == 1) {
+			x = s.x1 + w;
+		} else {
+			double dx = s.dx1 + w;
+
+			x = s.x1 + dx;
+			s.dx1 = dx;
+		}
+		s.x1 = x;
+	}
+	/* psi weights of (1 - sum ar B^i)(1 - B)^d x = (1 + sum ma B^j) e. The AR polynomial
+	 * of the integrated process: phi(B) (1 - B)^d, at most degree 5. */
+	{
+		double poly[PFSE_ARIMA_P_MAX + PFSE_ARIMA_D_MAX + 1] = { 1 };
+
+		for (unsigned i = 0; i < p->p; i++)
+			poly[i + 1] = -p->ar[i];
+		for (unsigned k = 0; k < p->d; k++)
+			for (unsigned i = np; i > 0; i--)
+				poly[i] -= poly[i - 1];
+		for (unsigned i = 0; i < np; i++)
+			phi[i] = -poly[i + 1];
+	}
+	for (unsigned j = 0; j < h; j++) {
+		double ps = j == 0 ? 1 : (j <= p->q ? p->ma[j - 1] : 0);
+
+		for (unsigned i = 1; i <= np && i <= j; i++)
+			ps += phi[i - 1] * psi[j - i];
+		psi[j] = ps;
+		v += ps * ps;
+	}
+	*mean = x;
+	*var = mse(s.sse, s.nw) * v;
+	return 0;
+}
+
+static const struct pfse_predictor_ops builtin_ops[] = {
+	{ PFSE_PREDICTOR_OPS_VERSION, sizeof(struct st_naive), "naive", model_init, model_fini,
+	  naive_flow_init, naive_observe, naive_forecast, NULL },
+	{ PFSE_PREDICTOR_OPS_VERSION, sizeof(struct st_ses), "ses", model_init, model_fini,
+	  ses_flow_init, ses_observe, ses_forecast, NULL },
+	{ PFSE_PREDICTOR_OPS_VERSION, sizeof(struct st_holt), "holt", model_init, model_fini,
+	  holt_flow_init, holt_observe, holt_forecast, NULL },
+	/* state_size of holt-winters depends on the period: computed at create */
+	{ PFSE_PREDICTOR_OPS_VERSION, sizeof(struct st_hw), "holt-winters", model_init,
+	  model_fini, hw_flow_init, hw_observe, hw_forecast, NULL },
+	{ PFSE_PREDICTOR_OPS_VERSION, sizeof(struct st_arima), "arima", model_init, model_fini,
+	  arima_flow_init, arima_observe, arima_forecast, NULL },
+};
+
+enum { B_NAIVE, B_SES, B_HOLT, B_HW, B_ARIMA, B_COUNT };
+
+PFSE_API const struct pfse_predictor_ops *
+pfse_predictor_backend(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (unsigned i = 0; i < B_COUNT; i++)
+		if (strcmp(builtin_ops[i].name, name) == 0)
+			return &builtin_ops[i];
+	return NULL;
+}
+
+/* ---- the predictor ------------------------------------------------------------------- */
+
+/* The core's part of a flow's state, before the backend's. */
+struct flow_hdr {
+	double lo1, hi1;  /* interval of the one-step forecast, original units */
+	uint32_t nobs;    /* samples observed */
+	uint32_t flags;   /* HDR_* */
+};
+#define HDR_HAVE_INTERVAL 1u
+
+struct pfse_predictor {
+	const struct pfse_predictor_ops *ops;
+	void *model;          /* the backend's model (built-ins: &params) */
+	struct pfse_model_params params;
+	uint32_t state_size;  /* backend's */
+	double z_anomaly;     /* normal quantile of (1 + anomaly_level) / 2 */
+	bool log1p;
+	bool builtin;
+	unsigned warmup;      /* samples before the model is settled */
+	void *user;
+	struct pfse_allocator alloc;
+};
+
+static int
+check_model(const struct pfse_predictor_ops *ops, struct pfse_model_params *m)
+{
+	const struct pfse_predictor_ops *b = builtin_ops;
+
+	if (m->flags & ~(PFSE_MODEL_F_DAMPED | PFSE_MODEL_F_LOG1P) || m->reserved)
+		return -EINVAL;
+	if (m->alpha == 0)
+		m->alpha = 0.5;
+	if (m->beta == 0)
+		m->beta = 0.1;
+	if (m->gamma == 0)
+		m->gamma = 0.1;
+	if (m->phi == 0)
+		m->phi = 0.98;
+	if (!(m->alpha > 0 && m->alpha <= 1) || !(m->beta > 0 && m->beta <= 1) ||
+	    !(m->gamma > 0 && m->gamma <= 1) || !(m->phi > 0 && m->phi <= 1))
+		return -EINVAL;
+	if (ops == &b[B_HW] && (m->period < 2 || m->period > PFSE_SEASON_MAX))
+		return -EINVAL;
+	if (m->p > PFSE_ARIMA_P_MAX || m->d > PFSE_ARIMA_D_MAX || m->q > PFSE_ARIMA_Q_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < PFSE_ARIMA_P_MAX; i++)
+		if (!isfinite(m->ar[i]) || (i >= m->p && m->ar[i] != 0))
+			return -EINVAL;
+	for (unsigned i = 0; i < PFSE_ARIMA_Q_MAX; i++)
+		if (!isfinite(m->ma[i]) || (i >= m->q && m->ma[i] != 0))
+			return -EINVAL;
+	if (!isfinite(m->constant))
+		return -EINVAL;
+	return 0;
+}
+
+PFSE_API int
+pfse_predictor_create(const struct pfse_predictor_params *p, struct pfse_predictor **out)
+{
+	struct pfse_predictor_params prm;
+	struct pfse_model_params mp;
+	struct pfse_predictor *pred;
+	const struct pfse_predictor_ops *ops;
+	double level;
+	int r;
+
+	if (!p || !out)
+		return -EINVAL;
+	r = pfse_params_load(&prm, sizeof(prm),
+			     offsetof(struct pfse_predictor_params, ops) + sizeof(prm.ops), p);
+	if (r < 0)
+		return r;
+	ops = prm.ops;
+	if (!ops || ops->version == 0)
+		return -EINVAL;
+	if (ops->version > PFSE_PREDICTOR_OPS_VERSION)
+		return -ENOTSUP;
+	if (!ops->flow_init || !ops->observe || !ops->forecast || !ops->name ||
+	    ops->state_size == 0 || ops->state_size > 4096)
+		return -EINVAL;
+	if (pfse_allocator_check(&prm.allocator) < 0)
+		return -EINVAL;
+	level = prm.anomaly_level == 0 ? 0.99 : prm.anomaly_level;
+	if (!(level > 0 && level < 1))
+		return -EINVAL;
+	pfse_model_params_init(&mp);
+	if (prm.model) {
+		r = pfse_params_load(&mp, sizeof(mp), offsetof(struct pfse_model_params, flags) +
+						       sizeof(mp.flags), prm.model);
+		if (r < 0)
+			return r;
+	}
+	r = check_model(ops, &mp);
+	if (r < 0)
+		return r;
+	pred = pfse_zalloc(&prm.allocator, sizeof(*pred), 64);
+	if (!pred)
+		return -ENOMEM;
+	pred->alloc = prm.allocator;
+	pred->ops = ops;
+	pred->params = mp;
+	pred->user = prm.user;
+	pred->log1p = (mp.flags & PFSE_MODEL_F_LOG1P) != 0;
+	pred->builtin = ops >= builtin_ops && ops < builtin_ops + B_COUNT;
+	pred->state_size = ops->state_size;
+	if (ops == &builtin_ops[B_HW])
+		pred->state_size += mp.period * (uint32_t)sizeof(double);
+	pred->warmup = ops == &builtin_ops[B_HW] ? 2 * mp.period : 3;
+	pfse_normal_quantile((1 + level) / 2, &pred->z_anomaly);
+	if (pred->builtin) {
+		pred->model = &pred->params;
+	} else if (ops->init) {
+		r = ops->init(&pred->model, &pred->params, pred->user);
+		if (r < 0) {
+			struct pfse_allocator a = pred->alloc;
+
+			pfse_free(&a, pred);
+			return r;
+		}
+	}
+	*out = pred;
+	return 0;
+}
+
+PFSE_API void
+pfse_predictor_destroy(struct pfse_predictor *pred)
+{
+	struct pfse_allocator a;
+
+	if (!pred)
+		return;
+	if (!pred->builtin && pred->ops->fini)
+		pred->ops->fini(pred->model, pred->user);
+	a = pred->alloc;
+	pfse_free(&a, pred);
+}
+
+PFSE_API size_t
+pfse_predictor_state_size(struct pfse_predictor *pred)
+{
+	if (!pred)
+		return 0;
+	return sizeof(struct flow_hdr) + ((pred->state_size + 7u) & ~7u);
+}
+
+static inline void *
+backend_state(void *state)
+{
+	return (uint8_t *)state + sizeof(struct flow_hdr);
+}
+
+static inline double
+to_model(const struct pfse_predictor *pred, double x)
+{
+	return pred->log1p ? log1p(x) : x;
+}
+
+static inline double
+from_model(const struct pfse_predictor *pred, double y)
+{
+	double x = pred->log1p ? expm1(y) : y;
+
+	return x < 0 ? 0 : x;
+}
+
+static inline bool
+aligned8(const void *p)
+{
+	return ((uintptr_t)p & 7u) == 0;
+}
+
+PFSE_API int
+pfse_predictor_flow_init(struct pfse_predictor *pred, void *state,
+			 const struct pfse_prior *prior)
+{
+	struct pfse_prior pr;
+	struct flow_hdr *hd = state;
+	int r;
+
+	if (!pred || !state || !aligned8(state))
+		return -EINVAL;
+	pfse_prior_init(&pr);
+	if (prior) {
+		r = pfse_params_load(&pr, sizeof(pr), sizeof(size_t) + sizeof(double), prior);
+		if (r < 0)
+			return r;
+	}
+	if (!isfinite(pr.level) || !isfinite(pr.trend) || !isfinite(pr.variance) ||
+	    !isfinite(pr.weight) || pr.level < 0 || pr.variance < 0 || pr.weight < 0)
+		return -EINVAL;
+	if (pr.season) {
+		for (uint32_t i = 0; i < pred->params.period; i++)
+			if (!isfinite(pr.season[i]))
+				return -EINVAL;
+		if (pred->log1p)
+			return -EINVAL; /* seasonal terms are additive in sample units */
+	}
+	if (pred->log1p) {
+		/* The prior is in sample units; the model works on log(1 + x). */
+		double l = log1p(pr.level);
+
+		pr.trend = pr.level > 0 ? pr.trend / (1 + pr.level) : 0;
+		pr.variance = pr.variance / ((1 + pr.level) * (1 + pr.level));
+		pr.level = l;
+	}
+	memset(state, 0, pfse_predictor_state_size(pred));
+	r = pred->ops->flow_init(pred->model, backend_state(state), &pr, pred->user);
+	if (r < 0)
+		return r;
+	hd->nobs = 0;
+	hd->flags = 0;
+	return 0;
+}
+
+/* Mean and sd of the h-step forecast in model units; -ERANGE if not finite. */
+static int
+model_forecast(struct pfse_predictor *pred, const void *state, unsigned h, double *mean,
+	       double *sd)
+{
+	double m = 0, v = 0;
+	int r = pred->ops->forecast(pred->model, backend_state((void *)(uintptr_t)state), h, &m,
+				    &v, pred->user);
+
+	if (r < 0)
+		return r;
+	if (!isfinite(m) || !isfinite(v) || v < 0)
+		return -ERANGE;
+	*mean = m;
+	*sd = sqrt(v);
+	return 0;
+}
+
+PFSE_API int
+pfse_predictor_observe(struct pfse_predictor *pred, void *state, double x, int *anomaly)
+{
+	struct flow_hdr *hd = state;
+	double y, m, sd;
+	int r, an = 0;
+
+	if (!pred || !state || !aligned8(state) || !isfinite(x))
+		return -EINVAL;
+	if (x < 0)
+		x = 0;
+	if (x > PFSE_SAMPLE_MAX)
+		x = PFSE_SAMPLE_MAX;
+	if ((hd->flags & HDR_HAVE_INTERVAL) && (x < hd->lo1 || x > hd->hi1))
+		an = 1;
+	y = to_model(pred, x);
+	r = pred->ops->observe(pred->model, backend_state(state), y, pred->user);
+	if (r < 0)
+		return r;
+	hd->nobs++;
+	r = model_forecast(pred, state, 1, &m, &sd);
+	if (r == -ERANGE) {
+		/* Diverged: restart at this sample. */
+		struct pfse_prior pr;
+
+		pfse_prior_init(&pr);
+		pr.level = y;
+		pred->ops->flow_init(pred->model, backend_state(state), &pr, pred->user);
+		hd->flags &= ~HDR_HAVE_INTERVAL;
+		if (anomaly)
+			*anomaly = an;
+		return -ERANGE;
+	}
+	if (r < 0)
+		return r;
+	if (sd > 0 && hd->nobs >= pred->warmup) {
+		hd->lo1 = from_model(pred, m - pred->z_anomaly * sd);
+		hd->hi1 = from_model(pred, m + pred->z_anomaly * sd);
+		hd->flags |= HDR_HAVE_INTERVAL;
+	}
+	if (anomaly)
+		*anomaly = an;
+	return 0;
+}
+
+PFSE_API int
+pfse_predictor_forecast(struct pfse_predictor *pred, const void *state, unsigned h,
+			double level, struct pfse_forecast *out)
+{
+	const struct flow_hdr *hd = state;
+	double m, sd, z;
+	int r;
+
+	if (!pred || !state || !aligned8(state) || !out || h == 0 || h > PFSE_HORIZON_MAX ||
+	    !(level > 0 && level < 1))
+		return -EINVAL;
+	r = model_forecast(pred, state, h, &m, &sd);
+	if (r < 0)
+		return r;
+	pfse_normal_quantile((1 + level) / 2, &z);
+	out->mean = from_model(pred, m);
+	out->lo = from_model(pred, m - z * sd);
+	out->hi = from_model(pred, m + z * sd);
+	out->sd = sd;
+	out->h = h;
+	out->flags = 0;
+	if (hd->nobs == 0)
+		out->flags |= PFSE_FORECAST_F_PRIOR;
+	if (hd->nobs < pred->warmup)
+		out->flags |= PFSE_FORECAST_F_WARMUP;
+	return 0;
+}
