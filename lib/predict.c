@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "fit.h"
 #include "pfse/predict.h"
 
 /* ---- the normal quantile ---------------------------------------------------------------- */
@@ -531,6 +532,7 @@ struct pfse_predictor {
 	bool builtin;
 	unsigned warmup;      /* samples before the model is settled */
 	void *user;
+	struct pfse_fitter *fitter; /* GSL workspaces (NULL without GSL) */
 	struct pfse_allocator alloc;
 };
 
@@ -620,6 +622,17 @@ pfse_predictor_create(const struct pfse_predictor_params *p, struct pfse_predict
 		pred->state_size += mp.period * (uint32_t)sizeof(double);
 	pred->warmup = ops == &builtin_ops[B_HW] ? 2 * mp.period : 3;
 	pfse_normal_quantile((1 + level) / 2, &pred->z_anomaly);
+#ifdef PFSE_HAVE_GSL
+	if (pred->builtin && ops != &builtin_ops[B_NAIVE]) {
+		r = pfse_fitter_create(&pred->alloc, PFSE_FIT_DIM_MAX, &pred->fitter);
+		if (r < 0) {
+			struct pfse_allocator a = pred->alloc;
+
+			pfse_free(&a, pred);
+			return r;
+		}
+	}
+#endif
 	if (pred->builtin) {
 		pred->model = &pred->params;
 	} else if (ops->init) {
@@ -644,6 +657,9 @@ pfse_predictor_destroy(struct pfse_predictor *pred)
 		return;
 	if (!pred->builtin && pred->ops->fini)
 		pred->ops->fini(pred->model, pred->user);
+#ifdef PFSE_HAVE_GSL
+	pfse_fitter_destroy(pred->fitter);
+#endif
 	a = pred->alloc;
 	pfse_free(&a, pred);
 }
@@ -813,5 +829,407 @@ pfse_predictor_forecast(struct pfse_predictor *pred, const void *state, unsigned
 		out->flags |= PFSE_FORECAST_F_PRIOR;
 	if (hd->nobs < pred->warmup)
 		out->flags |= PFSE_FORECAST_F_WARMUP;
+	return 0;
+}
+
+/* ---- fitting ------------------------------------------------------------------------- */
+
+struct fit_data {
+	const struct pfse_predictor *pred;
+	const double *const *series;
+	const uint32_t *lens;
+	unsigned n;
+	struct pfse_model_params m; /* the candidate */
+	unsigned np;                /* fitted parameters */
+	uint32_t nobs;              /* errors counted */
+};
+
+#ifdef PFSE_HAVE_GSL
+
+static inline double
+sigmoid(double u)
+{
+	return 1.0 / (1.0 + exp(-u));
+}
+
+static inline double
+logit(double p)
+{
+	return log(p / (1.0 - p));
+}
+
+#define PHI_LO 0.8
+#define PHI_HI 0.98
+
+
+static inline double
+sample_of(const struct fit_data *fd, unsigned k, uint32_t t)
+{
+	double x = fd->series[k][t];
+
+	x = x < 0 ? 0 : (x > PFSE_SAMPLE_MAX ? PFSE_SAMPLE_MAX : x);
+	return (fd->m.flags & PFSE_MODEL_F_LOG1P) ? log1p(x) : x;
+}
+
+/* Sum of squared one-step errors of the exponential-smoothing candidate. */
+static double
+ets_sse(struct fit_data *fd)
+{
+	const struct pfse_predictor_ops *ops = fd->pred->ops;
+	const struct pfse_model_params *m = &fd->m;
+	double sse = 0;
+	uint32_t nobs = 0;
+
+	for (unsigned k = 0; k < fd->n; k++) {
+		uint64_t st[(sizeof(struct st_hw) + PFSE_SEASON_MAX * sizeof(double)) / 8 + 1];
+		struct pfse_prior pr;
+		uint32_t t0 = 0;
+		double season[PFSE_SEASON_MAX];
+
+		pfse_prior_init(&pr);
+		if (ops == &builtin_ops[B_HW]) {
+			double mean = 0;
+
+			if (fd->lens[k] <= m->period)
+				continue;
+			for (uint32_t i = 0; i < m->period; i++)
+				mean += sample_of(fd, k, i);
+			mean /= m->period;
+			for (uint32_t i = 0; i < m->period; i++)
+				season[i] = sample_of(fd, k, i) - mean;
+			pr.level = mean;
+			pr.season = season;
+			t0 = m->period;
+		} else {
+			if (fd->lens[k] == 0)
+				continue;
+			pr.level = sample_of(fd, k, 0);
+			t0 = 1;
+		}
+		ops->flow_init((void *)m, st, &pr, NULL);
+		for (uint32_t t = t0; t < fd->lens[k]; t++) {
+			double x = sample_of(fd, k, t), mean, var;
+
+			ops->forecast((void *)m, st, 1, &mean, &var, NULL);
+			sse += (x - mean) * (x - mean);
+			nobs++;
+			ops->observe((void *)m, st, x, NULL);
+		}
+	}
+	fd->nobs = nobs;
+	return isfinite(sse) ? sse : INFINITY;
+}
+
+/* u -> smoothing parameters, each in (0, 1) (phi in [0.8, 0.98]). */
+static void
+ets_params(struct fit_data *fd, const double *u)
+{
+	const struct pfse_predictor_ops *ops = fd->pred->ops;
+	unsigned i = 0;
+
+	fd->m.alpha = sigmoid(u[i++]);
+	if (ops == &builtin_ops[B_HOLT] || ops == &builtin_ops[B_HW])
+		fd->m.beta = sigmoid(u[i++]);
+	if (ops == &builtin_ops[B_HOLT] && (fd->m.flags & PFSE_MODEL_F_DAMPED))
+		fd->m.phi = PHI_LO + (PHI_HI - PHI_LO) * sigmoid(u[i++]);
+	if (ops == &builtin_ops[B_HW])
+		fd->m.gamma = sigmoid(u[i++]);
+}
+
+static double
+ets_objective(const double *u, void *ctx)
+{
+	struct fit_data *fd = ctx;
+
+	ets_params(fd, u);
+	return ets_sse(fd);
+}
+
+/* Conditional sum of squares of the ARIMA candidate: difference d times, condition on
+ * the first p differenced values, earlier errors 0. */
+static double
+arima_css(struct fit_data *fd)
+{
+	const struct pfse_model_params *m = &fd->m;
+	double sse = 0;
+	uint32_t nobs = 0;
+
+	for (unsigned k = 0; k < fd->n; k++) {
+		double x1 = 0, dx1 = 0, w[PFSE_ARIMA_P_MAX] = { 0 }, e[PFSE_ARIMA_Q_MAX] = { 0 };
+		uint32_t len = fd->lens[k];
+
+		for (uint32_t t = 0; t < len; t++) {
+			double x = sample_of(fd, k, t), wt, pred = m->constant, err;
+
+			if (m->d == 0) {
+				wt = x;
+			} else if (m->d == 1) {
+				wt = x - x1;
+			} else {
+				wt = (x - x1) - dx1;
+				dx1 = x - x1;
+			}
+			x1 = x;
+			if (t < m->d + m->p) {
+				/* conditioning values: shift in, no error */
+				if (t >= m->d) {
+					for (unsigned i = PFSE_ARIMA_P_MAX - 1; i > 0; i--)
+						w[i] = w[i - 1];
+					w[0] = wt;
+				}
+				continue;
+			}
+			for (unsigned i = 0; i < m->p; i++)
+				pred += m->ar[i] * w[i];
+			for (unsigned j = 0; j < m->q; j++)
+				pred += m->ma[j] * e[j];
+			err = wt - pred;
+			sse += err * err;
+			nobs++;
+			for (unsigned i = PFSE_ARIMA_P_MAX - 1; i > 0; i--)
+				w[i] = w[i - 1];
+			w[0] = wt;
+			for (unsigned j = PFSE_ARIMA_Q_MAX - 1; j > 0; j--)
+				e[j] = e[j - 1];
+			e[0] = err;
+		}
+	}
+	fd->nobs = nobs;
+	return isfinite(sse) ? sse : INFINITY;
+}
+
+static void
+arima_params(struct fit_data *fd, const double *u)
+{
+	unsigned i = 0;
+
+	fd->m.constant = fd->m.d == 0 ? u[i++] : 0;
+	for (unsigned j = 0; j < PFSE_ARIMA_P_MAX; j++)
+		fd->m.ar[j] = j < fd->m.p ? u[i++] : 0;
+	for (unsigned j = 0; j < PFSE_ARIMA_Q_MAX; j++)
+		fd->m.ma[j] = j < fd->m.q ? u[i++] : 0;
+}
+
+static double
+arima_objective(const double *u, void *ctx)
+{
+	struct fit_data *fd = ctx;
+
+	arima_params(fd, u);
+	return arima_css(fd);
+}
+
+#define M_PI_VALUE 3.14159265358979323846
+
+static double
+aicc_of(double sse, uint32_t nobs, unsigned k)
+{
+	double s2 = sse / nobs;
+	double aic = nobs * (log(2 * M_PI_VALUE * s2) + 1) + 2.0 * k;
+
+	if (nobs <= k + 1)
+		return INFINITY;
+	return aic + 2.0 * k * (k + 1) / (nobs - k - 1);
+}
+
+/* Fits one ARIMA order from a start; returns the CSS, or INFINITY. */
+static double
+arima_fit_order(struct pfse_predictor *pred, struct fit_data *fd, unsigned p, unsigned q,
+		unsigned *iters)
+{
+	double u[PFSE_FIT_DIM_MAX], fmin = INFINITY, mean = 0;
+	unsigned dim = 0, it = 0;
+	uint64_t cnt = 0;
+
+	fd->m.p = p;
+	fd->m.q = q;
+	if (fd->m.d == 0) {
+		/* start the constant at the series mean (the AR terms start at 0) */
+		for (unsigned k = 0; k < fd->n; k++)
+			for (uint32_t t = 0; t < fd->lens[k]; t++, cnt++)
+				mean += sample_of(fd, k, t);
+		u[dim++] = cnt ? mean / cnt : 0;
+	}
+	for (unsigned j = 0; j < p; j++)
+		u[dim++] = 0.1;
+	for (unsigned j = 0; j < q; j++)
+		u[dim++] = 0.1;
+	if (dim == 0) {
+		arima_params(fd, u);
+		return arima_css(fd);
+	}
+	if (pfse_fitter_minimize(pred->fitter, dim, arima_objective, fd, u, 0.1, 2000, 1e-9,
+				 &fmin, &it) < 0)
+		fmin = INFINITY;
+	/* a second simplex from the first one's answer: Nelder-Mead can stall */
+	if (isfinite(fmin) &&
+	    pfse_fitter_minimize(pred->fitter, dim, arima_objective, fd, u, 0.01, 2000, 1e-10,
+				 &fmin, iters) == 0)
+		it += *iters;
+	*iters = it;
+	arima_params(fd, u);
+	return isfinite(fmin) ? arima_css(fd) : INFINITY;
+}
+
+/* The built-ins' fit: see pfse_predictor_fit() in predict.h. */
+static int
+builtin_fit(struct pfse_predictor *pred, struct fit_data *fd, uint64_t total, uint32_t flags,
+	    struct pfse_fit_report *rep)
+{
+	int r;
+
+	if (pred->ops != &builtin_ops[B_ARIMA]) {
+		double u[4], fmin;
+		unsigned dim = 0, it = 0, it2 = 0;
+
+		u[dim++] = logit(fd->m.alpha < 1 ? fd->m.alpha : 0.999);
+		if (pred->ops == &builtin_ops[B_HOLT] || pred->ops == &builtin_ops[B_HW])
+			u[dim++] = logit(fd->m.beta < 1 ? fd->m.beta : 0.999);
+		if (pred->ops == &builtin_ops[B_HOLT] && (fd->m.flags & PFSE_MODEL_F_DAMPED)) {
+			double ph = fd->m.phi < PHI_LO ? PHI_LO + 0.01
+				    : (fd->m.phi > PHI_HI ? PHI_HI - 0.01 : fd->m.phi);
+
+			u[dim++] = logit((ph - PHI_LO) / (PHI_HI - PHI_LO) * 0.998 + 0.001);
+		}
+		if (pred->ops == &builtin_ops[B_HW])
+			u[dim++] = logit(fd->m.gamma < 1 ? fd->m.gamma : 0.999);
+		if (total < 2 * dim + 2)
+			return -ENODATA;
+		{
+			/* Nelder-Mead finds a local minimum and may stall near a boundary (a
+			 * smoothing parameter near 0 is common): start from the current model
+			 * and from three spread points, restart each from where it stopped
+			 * until it stops improving, keep the best. */
+			static const double starts[3] = { -4.0, 0.0, 2.0 };
+			double best[4], bestf = INFINITY;
+
+			for (int k = -1; k < 3; k++) {
+				double v[4], fv = INFINITY, prev = INFINITY;
+
+				for (unsigned i = 0; i < dim; i++)
+					v[i] = k < 0 ? u[i] : starts[k] + 0.5 * i;
+				for (unsigned round = 0; round < 8; round++) {
+					unsigned n_it = 0;
+
+					double st = round ? 0.2 : 1.0;
+
+					r = pfse_fitter_minimize(pred->fitter, dim, ets_objective,
+								 fd, v, st, 5000, 1e-10, &fv,
+								 &n_it);
+					it += n_it;
+					if (r < 0 || !(fv < prev * (1 - 1e-12)))
+						break;
+					prev = fv;
+				}
+				if (isfinite(prev) && prev < bestf) {
+					bestf = prev;
+					memcpy(best, v, sizeof(best));
+				}
+			}
+			if (!isfinite(bestf))
+				return -ERANGE;
+			memcpy(u, best, sizeof(best));
+			(void)fmin;
+			(void)it2;
+		}
+		ets_params(fd, u);		rep->sse = ets_sse(fd);
+		if (fd->nobs < 2 * dim)
+			return -ENODATA;
+		rep->iterations = it + it2;
+	} else {
+		unsigned pmax = pred->params.p, qmax = pred->params.q, it = 0;
+		struct pfse_model_params best = fd->m;
+		double best_aicc = INFINITY, best_sse = INFINITY;
+		uint32_t best_nobs = 0;
+
+		for (unsigned p = (flags & PFSE_FIT_F_ORDER) ? 0 : pmax; p <= pmax; p++) {
+			for (unsigned q = (flags & PFSE_FIT_F_ORDER) ? 0 : qmax; q <= qmax; q++) {
+				unsigned k = p + q + (fd->m.d == 0) + 1, its = 0;
+				double css, a;
+
+				fd->m = pred->params;
+				css = arima_fit_order(pred, fd, p, q, &its);
+				it += its;
+				if (!isfinite(css) || fd->nobs < 2 * k)
+					continue;
+				a = aicc_of(css, fd->nobs, k);
+				if (a < best_aicc) {
+					best_aicc = a;
+					best_sse = css;
+					best_nobs = fd->nobs;
+					best = fd->m;
+				}
+			}
+		}
+		if (!isfinite(best_aicc))
+			return total < 8 ? -ENODATA : -ERANGE;
+		fd->m = best;
+		fd->nobs = best_nobs;
+		rep->sse = best_sse;
+		rep->aicc = best_aicc;
+		rep->iterations = it;
+	}
+	return 0;
+}
+#endif /* PFSE_HAVE_GSL */
+
+PFSE_API int
+pfse_predictor_fit(struct pfse_predictor *pred, const double *const series[],
+		   const uint32_t lens[], unsigned n, uint32_t flags,
+		   struct pfse_fit_report *report)
+{
+	struct pfse_fit_report rep;
+	struct fit_data fd;
+	uint64_t total = 0;
+	int r;
+
+	if (!pred || !series || !lens || n == 0 || (flags & ~PFSE_FIT_F_ORDER))
+		return -EINVAL;
+	if (report && (report->size < sizeof(size_t) || report->size > PFSE_PARAMS_SIZE_MAX))
+		return -EINVAL;
+	for (unsigned k = 0; k < n; k++) {
+		if (!series[k] && lens[k] > 0)
+			return -EINVAL;
+		for (uint32_t t = 0; t < lens[k]; t++)
+			if (!isfinite(series[k][t]))
+				return -EINVAL;
+		total += lens[k];
+	}
+	if (!pred->builtin) {
+		if (!pred->ops->fit)
+			return -ENOTSUP;
+		return pred->ops->fit(pred->model, series, lens, n, pred->user);
+	}
+	if (pred->ops == &builtin_ops[B_NAIVE] || !pred->fitter)
+		return -ENOTSUP;
+	memset(&rep, 0, sizeof(rep));
+	rep.aicc = NAN;
+	memset(&fd, 0, sizeof(fd));
+	fd.pred = pred;
+	fd.series = series;
+	fd.lens = lens;
+	fd.n = n;
+	fd.m = pred->params;
+#ifdef PFSE_HAVE_GSL
+	r = builtin_fit(pred, &fd, total, flags, &rep);
+	if (r < 0)
+		return r;
+#else
+	(void)total;
+	(void)r;
+	return -ENOTSUP;
+#endif
+	if (fd.nobs == 0)
+		return -ENODATA;
+	pred->params = fd.m;
+	rep.nobs = fd.nobs;
+	rep.sigma2 = rep.sse / fd.nobs;
+	rep.p = fd.m.p;
+	rep.d = fd.m.d;
+	rep.q = fd.m.q;
+	if (report) {
+		rep.size = report->size;
+		memcpy(report, &rep, report->size < sizeof(rep) ? report->size : sizeof(rep));
+	}
 	return 0;
 }

@@ -25,7 +25,7 @@ The calls, exactly:
 """
 import numpy as np
 import warnings
-from statsmodels.tsa.holtwinters import SimpleExpSmoothing, Holt
+from statsmodels.tsa.holtwinters import SimpleExpSmoothing, Holt, ExponentialSmoothing
 from statsmodels.tsa.arima.model import ARIMA
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
@@ -47,6 +47,8 @@ def series(seed, n, kind):
         return 500 + 3.5 * t + rng.normal(0, 15, n)
     if kind == "season":
         return 800 + 1.2 * t + 120 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 10, n)
+    if kind == "noisy":
+        return 1000 + np.cumsum(rng.normal(0, 5, n)) + rng.normal(0, 40, n)
     if kind == "ar":
         x = np.zeros(n)
         e = rng.normal(0, 10, n)
@@ -54,6 +56,92 @@ def series(seed, n, kind):
             x[i] = 50 + 0.6 * x[i - 1] - 0.2 * x[i - 2] + e[i] + 0.3 * e[i - 1]
         return x + 200
     raise ValueError(kind)
+
+
+def css(y, p, d, q, params):
+    """Conditional sum of squares, the same convention as pfse_predictor_fit()."""
+    i = 0
+    c = params[i] if d == 0 else 0.0
+    i += 1 if d == 0 else 0
+    ar = params[i:i + p]
+    ma = params[i + p:i + p + q]
+    w = np.diff(y, n=d) if d else np.asarray(y, float)
+    e = np.zeros(len(w))
+    sse = 0.0
+    for t in range(p, len(w)):
+        pred = c + sum(ar[k] * w[t - 1 - k] for k in range(p)) + \
+            sum(ma[k] * e[t - 1 - k] for k in range(q) if t - 1 - k >= p)
+        e[t] = w[t] - pred
+        sse += e[t] ** 2
+    return sse, len(w) - p
+
+
+def css_fit(y, p, d, q):
+    from scipy.optimize import minimize
+    x0 = ([float(np.mean(y))] if d == 0 else []) + [0.1] * (p + q)
+    if not x0:
+        return [], css(y, p, d, q, [])
+    f = lambda v: css(y, p, d, q, v)[0]
+    r = minimize(f, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-8,
+                                                      "maxiter": 20000})
+    r = minimize(f, r.x, method="BFGS", options={"gtol": 1e-8})
+    return list(r.x), css(y, p, d, q, r.x)
+
+
+def ets_sse(y, kind, params):
+    """One-step SSE of SES or Holt from the known initial state pfse_predictor_fit() uses:
+    level = first sample, trend 0."""
+    a = params[0]
+    b = params[1] if kind == "holt" else 0.0
+    l = float(y[0])
+    tr = 0.0
+    sse = 0.0
+    for t in range(1, len(y)):
+        e = y[t] - (l + tr)
+        sse += e * e
+        l2 = a * y[t] + (1 - a) * (l + tr)
+        if kind == "holt":
+            tr = b * (l2 - l) + (1 - b) * tr
+        l = l2
+    return sse
+
+
+def ets_sse_hw(y, params, m):
+    """Holt-Winters (additive): level = mean of the first season, trend 0, seasonal terms
+    the first season's deviations; errors from the second season on."""
+    a, b, g = params
+    l = float(np.mean(y[:m]))
+    s = [float(v) - l for v in y[:m]]
+    tr = 0.0
+    sse = 0.0
+    for t in range(m, len(y)):
+        k = (t - m) % m
+        f = l + tr + s[k]
+        e = y[t] - f
+        sse += e * e
+        l2 = a * (y[t] - s[k]) + (1 - a) * (l + tr)
+        tr2 = b * (l2 - l) + (1 - b) * tr
+        s[k] = g * (y[t] - l - tr) + (1 - g) * s[k]
+        l, tr = l2, tr2
+    return sse
+
+
+def ets_fit(y, kind, m=0):
+    from scipy.optimize import minimize
+    dim = {"ses": 1, "holt": 2, "hw": 3}[kind]
+    f = (lambda v: ets_sse_hw(y, v, m)) if kind == "hw" else (lambda v: ets_sse(y, kind, v))
+    best = None
+    for x0 in ([0.5] * dim, [0.1] * dim, [0.9] * dim):
+        r = minimize(f, x0, method="L-BFGS-B", bounds=[(1e-9, 1.0)] * dim,
+                     options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10000})
+        if best is None or r.fun < best.fun:
+            best = r
+    return best.x, best.fun
+
+
+def aicc(sse, n, k):
+    s2 = sse / n
+    return n * (np.log(2 * np.pi * s2) + 1) + 2 * k + 2 * k * (k + 1) / (n - k - 1)
 
 
 def main():
@@ -74,7 +162,7 @@ def main():
              initial_trend=2.0).fit(smoothing_level=0.4, smoothing_trend=0.2,
                                     damping_trend=0.9, optimized=False).forecast(H)
     out.append(carr("pv_holt_damped_a04_b02_p09", f))
-    y3 = series(3, 84, "season")
+    y3 = series(3, 84, "season")  # also the Holt-Winters fit's series
     out.append(carr("pv_season", y3))
     s0 = [100.0, 80.0, 0.0, -80.0, -100.0, -50.0, 50.0]
     f = ETSModel(y3, error="add", trend="add", seasonal="add", seasonal_periods=7,
@@ -93,6 +181,42 @@ def main():
         m = ARIMA(y4, order=(p, d, q), trend=trend)
         f = m.filter(np.array(params)).forecast(H)
         out.append(carr("pv_%s" % name, f))
+    # ---- fits. statsmodels' fit() re-estimates the initial state even with
+    # initialization_method="known" (0.13.5: the fitted values start elsewhere than
+    # initial_level, and fix_params() refuses the initial state), so the optimum of the
+    # exact objective pfse_predictor_fit() minimises (known initial state, one-step SSE)
+    # is found here with scipy (bounded, L-BFGS-B); statsmodels' estimates are noted.
+    y6 = series(6, 120, "noisy")
+    out.append(carr("pv_noisy", y6))
+    a, f = ets_fit(y6, "ses")
+    sm = SimpleExpSmoothing(y6, initialization_method="known", initial_level=y6[0]).fit()
+    out.append(carr("pv_fit_ses_alpha", list(a) + [f]))
+    out.append("/* statsmodels: alpha %.6f */\n" % sm.params["smoothing_level"])
+    y7 = series(7, 120, "noisy") + 2.0 * np.arange(120) + 30 * np.sin(np.arange(120) / 9)
+    out.append(carr("pv_noisy_trend", y7))
+    a, f = ets_fit(y7, "holt")
+    out.append(carr("pv_fit_holt_ab", list(a) + [f]))
+    m = 7
+    a, f = ets_fit(y3, "hw", m)
+    out.append(carr("pv_fit_hw_abg", list(a) + [f]))
+    # ---- ARIMA by conditional sum of squares (scipy on the same objective) and the
+    # AICc choice over p, q <= 1; statsmodels' exact-likelihood estimates alongside.
+    y5 = y4[:200]
+    x, (sse, n) = css_fit(y5, 1, 1, 1)
+    out.append(carr("pv_fit_arima111", x + [sse]))
+    mle = ARIMA(y5, order=(1, 1, 1), trend="n").fit()
+    out.append("/* statsmodels exact-likelihood ARIMA(1,1,1) on the same series: ar %.6f ma %.6f */\n"
+               % (mle.params[0], mle.params[1]))
+    best = None
+    for p in range(2):
+        for q in range(2):
+            x, (sse, n) = css_fit(y5, p, 0, q)
+            k = p + q + 2
+            a = aicc(sse, n, k)
+            if best is None or a < best[0]:
+                best = (a, p, q, x, sse)
+    out.append("#define PV_FIT_ORDER_P %d\n#define PV_FIT_ORDER_Q %d\n" % (best[1], best[2]))
+    out.append(carr("pv_fit_order_aicc", [best[0], best[4]]))
     print("".join(out))
 
 

@@ -592,6 +592,137 @@ START_TEST(normal_quantile_known_answers)
 }
 END_TEST
 
+/* ---- fitting (GSL) ------------------------------------------------------------------------ */
+
+static int
+fit1(struct pfse_predictor *pred, const double *y, uint32_t n, uint32_t flags,
+     struct pfse_fit_report *rep)
+{
+	const double *series[1] = { y };
+	uint32_t lens[1] = { n };
+
+	pfse_fit_report_init(rep);
+	return pfse_predictor_fit(pred, series, lens, 1, flags, rep);
+}
+
+#ifdef PFSE_HAVE_GSL
+/* Smoothing parameters: the optimum of the same objective (known initial state,
+ * one-step SSE) found by scipy's L-BFGS-B in predict-vectors.py: the same parameters,
+ * and an SSE never worse. */
+START_TEST(fit_ets)
+{
+	struct pfse_fit_report rep;
+	struct pfse_model_params m;
+	struct pfse_predictor *pred;
+	struct pfse_forecast f, g;
+	const unsigned n6 = sizeof(pv_noisy) / sizeof(pv_noisy[0]);
+	const unsigned n7 = sizeof(pv_noisy_trend) / sizeof(pv_noisy_trend[0]);
+	const unsigned n3 = sizeof(pv_season) / sizeof(pv_season[0]);
+
+	pred = mkpred("ses", NULL);
+	ck_assert_int_eq(fit1(pred, pv_noisy, n6, 0, &rep), 0);
+	ck_assert_uint_eq(rep.nobs, n6 - 1);
+	ck_assert_double_le(rep.sse, pv_fit_ses_alpha[1] * (1 + 1e-9));
+	ck_assert_double_eq_tol(rep.sse, pv_fit_ses_alpha[1], 1e-7 * pv_fit_ses_alpha[1]);
+	/* The fitted alpha is the one used afterwards. */
+	pfse_model_params_init(&m);
+	m.alpha = pv_fit_ses_alpha[0];
+	{
+		struct pfse_predictor *ref = mkpred("ses", &m);
+		static uint64_t ref_state[16];
+		struct pfse_prior pr;
+
+		pfse_prior_init(&pr);
+		pr.level = pv_noisy[0];
+		ck_assert_int_eq(pfse_predictor_flow_init(ref, ref_state, &pr), 0);
+		ck_assert_int_eq(pfse_predictor_flow_init(pred, state_buf, &pr), 0);
+		for (unsigned i = 1; i < n6; i++) {
+			pfse_predictor_observe(ref, ref_state, pv_noisy[i], NULL);
+			pfse_predictor_observe(pred, state_buf, pv_noisy[i], NULL);
+		}
+		pfse_predictor_forecast(ref, ref_state, 1, 0.8, &g);
+		pfse_predictor_forecast(pred, state_buf, 1, 0.8, &f);
+		ck_assert_double_eq_tol(f.mean, g.mean, 1e-3);
+		pfse_predictor_destroy(ref);
+	}
+	pfse_predictor_destroy(pred);
+
+	pred = mkpred("holt", NULL);
+	ck_assert_int_eq(fit1(pred, pv_noisy_trend, n7, 0, &rep), 0);
+	ck_assert_double_le(rep.sse, pv_fit_holt_ab[2] * (1 + 1e-9));
+	ck_assert_double_eq_tol(rep.sse, pv_fit_holt_ab[2], 1e-7 * pv_fit_holt_ab[2]);
+	pfse_predictor_destroy(pred);
+
+	pfse_model_params_init(&m);
+	m.period = 7;
+	pred = mkpred("holt-winters", &m);
+	ck_assert_int_eq(fit1(pred, pv_season, n3, 0, &rep), 0);
+	ck_assert_uint_eq(rep.nobs, n3 - 7);
+	ck_assert_double_le(rep.sse, pv_fit_hw_abg[3] * (1 + 1e-9));
+	ck_assert_double_eq_tol(rep.sse, pv_fit_hw_abg[3], 1e-7 * pv_fit_hw_abg[3]);
+	pfse_predictor_destroy(pred);
+}
+END_TEST
+
+/* ARIMA by conditional sum of squares: coefficients equal scipy's minimum of the same
+ * objective, and the AICc choice of the order is the same. */
+START_TEST(fit_arima_css)
+{
+	struct pfse_fit_report rep;
+	struct pfse_model_params m;
+	struct pfse_predictor *pred;
+
+	pfse_model_params_init(&m);
+	m.p = 1;
+	m.d = 1;
+	m.q = 1;
+	pred = mkpred("arima", &m);
+	ck_assert_int_eq(fit1(pred, pv_ar, 200, 0, &rep), 0);
+	ck_assert_double_eq_tol(rep.sse, pv_fit_arima111[2], 1e-8 * pv_fit_arima111[2]);
+	ck_assert_uint_eq(rep.p, 1);
+	ck_assert_uint_eq(rep.q, 1);
+	ck_assert_uint_eq(rep.nobs, 200 - 2);
+	pfse_predictor_destroy(pred);
+
+	pfse_model_params_init(&m);
+	m.p = 1;
+	m.q = 1;
+	pred = mkpred("arima", &m);
+	ck_assert_int_eq(fit1(pred, pv_ar, 200, PFSE_FIT_F_ORDER, &rep), 0);
+	ck_assert_uint_eq(rep.p, PV_FIT_ORDER_P);
+	ck_assert_uint_eq(rep.q, PV_FIT_ORDER_Q);
+	ck_assert_double_eq_tol(rep.aicc, pv_fit_order_aicc[0], 1e-6 * fabs(pv_fit_order_aicc[0]));
+	pfse_predictor_destroy(pred);
+}
+END_TEST
+#endif
+
+START_TEST(fit_arguments)
+{
+	struct pfse_fit_report rep;
+	struct pfse_predictor *pred = mkpred("ses", NULL);
+	static const double bad[] = { 1, NAN, 3 };
+	const double *series[1] = { bad };
+	uint32_t lens[1] = { 3 };
+
+	ck_assert_int_eq(pfse_predictor_fit(NULL, series, lens, 1, 0, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_predictor_fit(pred, NULL, lens, 1, 0, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_predictor_fit(pred, series, NULL, 1, 0, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_predictor_fit(pred, series, lens, 0, 0, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_predictor_fit(pred, series, lens, 1, 1u << 9, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_predictor_fit(pred, series, lens, 1, 0, NULL), -EINVAL); /* NaN */
+#ifdef PFSE_HAVE_GSL
+	ck_assert_int_eq(fit1(pred, pv_level, 2, 0, &rep), -ENODATA);
+#else
+	ck_assert_int_eq(fit1(pred, pv_level, 2, 0, &rep), -ENOTSUP);
+#endif
+	pfse_predictor_destroy(pred);
+	pred = mkpred("naive", NULL);
+	ck_assert_int_eq(fit1(pred, pv_level, 60, 0, &rep), -ENOTSUP);
+	pfse_predictor_destroy(pred);
+}
+END_TEST
+
 static Suite *
 predict_suite(void)
 {
@@ -618,6 +749,13 @@ predict_suite(void)
 	tcase_add_test(tc, anomalies);
 	tcase_add_test(tc, log1p_transform);
 	tcase_add_test(tc, normal_quantile_known_answers);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fit");
+#ifdef PFSE_HAVE_GSL
+	tcase_add_test(tc, fit_ets);
+	tcase_add_test(tc, fit_arima_css);
+#endif
+	tcase_add_test(tc, fit_arguments);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("api");
 	tcase_add_test(tc, application_backend);

@@ -288,6 +288,71 @@ PFSE_API int
 pfse_predictor_forecast(struct pfse_predictor *pred, const void *state, unsigned h,
 			double level, struct pfse_forecast *out);
 
+/** @name Fit flags (pfse_predictor_fit())
+ * @{ */
+/** ARIMA: choose p and q (up to the model's p and q) by the smallest AICc. */
+#define PFSE_FIT_F_ORDER (1u << 0)
+/** @} */
+
+/** What a fit found. Set `size` (pfse_fit_report_init()) before the call. */
+struct pfse_fit_report {
+	size_t size;          /**< sizeof(struct pfse_fit_report), set by the caller */
+	double sse;           /**< sum of squared one-step errors over the series */
+	double sigma2;        /**< sse / number of errors */
+	double aicc;          /**< corrected AIC of the fitted model (ARIMA; else NaN) */
+	uint32_t nobs;        /**< errors counted */
+	uint32_t iterations;  /**< optimiser iterations (all candidate orders included) */
+	uint32_t p, d, q;     /**< ARIMA order fitted */
+	uint32_t reserved;    /**< zero */
+};
+
+/**
+ * Prepares a fit report.
+ * @param r Report to prepare.
+ * @since 0.2
+ */
+static inline void
+pfse_fit_report_init(struct pfse_fit_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->size = sizeof(*r);
+}
+
+/**
+ * Refits the model's parameters from series (for example the pooled series of a class's
+ * flows), off the packet path. Built-in backends minimise the sum of squared one-step
+ * errors with GSL's Nelder-Mead simplex:
+ *  - ses, holt, holt-winters: alpha, beta (holt's beta as in statsmodels), phi (damped:
+ *    in [0.8, 0.98], as R's forecast package bounds it), gamma; each series starts at
+ *    level = its first sample and trend 0 (holt-winters: the mean and deviations of its
+ *    first season), the initial state pfse_predictor_flow_init() gives a flow whose prior
+ *    is its first sample;
+ *  - arima: constant (when d = 0), AR and MA coefficients by conditional sum of squares
+ *    (the first d + p values of each series condition, earlier errors are 0); with
+ *    PFSE_FIT_F_ORDER every p <= model p and q <= model q is fitted and the smallest AICc
+ *    kept (k = p + q + [d = 0] + 1 parameters).
+ * An application backend's `fit` slot is called as is. The model changes in place:
+ * existing flow states stay valid.
+ *
+ * @param pred   Predictor.
+ * @param series `n` series of samples (each finite; negative ones count as 0).
+ * @param lens   Their lengths.
+ * @param n      Number of series, at least 1.
+ * @param flags  PFSE_FIT_F_*.
+ * @param report Receives what was found (may be NULL).
+ * @return 0; `-EINVAL` for bad arguments or a non-finite sample; `-ENODATA` when the
+ *         series are too short to fit (fewer errors than twice the parameters);
+ *         `-ENOTSUP` without GSL (built with -Dgsl=disabled), for naive, or for a backend
+ *         without `fit`; `-ERANGE` if no finite model was found.
+ * @note Not thread-safe with other calls on the same predictor; allocates nothing (the
+ *       workspaces are made at create).
+ * @since 0.2
+ */
+PFSE_API int
+pfse_predictor_fit(struct pfse_predictor *pred, const double *const series[],
+		   const uint32_t lens[], unsigned n, uint32_t flags,
+		   struct pfse_fit_report *report);
+
 /**
  * The standard normal quantile z such that P(Z <= z) = p (Acklam's rational
  * approximation refined by one Halley step; relative error below 1e-12).
