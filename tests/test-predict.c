@@ -467,6 +467,30 @@ static const struct pfse_predictor_ops twice_ops = {
 	twice_flow_init, twice_observe, twice_forecast, NULL,
 };
 
+/* The per-flow state sizes doc/design.md states; the smoothing models fit the flow
+ * table's default 64-byte slot. */
+START_TEST(state_sizes)
+{
+	static const struct {
+		const char *name;
+		size_t size;
+	} want[] = { { "naive", 48 }, { "ses", 48 }, { "holt", 56 }, { "arima", 112 } };
+	struct pfse_model_params m;
+	struct pfse_predictor *pred;
+
+	for (unsigned i = 0; i < 4; i++) {
+		pred = mkpred(want[i].name, NULL);
+		ck_assert_uint_eq(pfse_predictor_state_size(pred), want[i].size);
+		pfse_predictor_destroy(pred);
+	}
+	pfse_model_params_init(&m);
+	m.period = 24;
+	pred = mkpred("holt-winters", &m);
+	ck_assert_uint_eq(pfse_predictor_state_size(pred), 24 + 40 + 24 * 8);
+	pfse_predictor_destroy(pred);
+}
+END_TEST
+
 START_TEST(application_backend)
 {
 	struct pfse_predictor_params p;
@@ -759,6 +783,7 @@ predict_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("api");
 	tcase_add_test(tc, application_backend);
+	tcase_add_test(tc, state_sizes);
 	tcase_add_test(tc, invalid_arguments);
 	suite_add_tcase(s, tc);
 	return s;
