@@ -25,6 +25,13 @@
  *          an empty table). Baseline: DPDK rte_hash (rte_hash_crc) with
  *          rte_hash_lookup_bulk_data + the same counter update, and rte_hash_add_key_data.
  *          Each line reports bytes per flow of both.
+ *   predict the forecasting backends: predict-holt-update (pfse_predictor_observe with
+ *          the Holt backend on the state of a random flow among --flows, states laid out
+ *          as flow-table slots; also on one hot state), baseline nDPI's
+ *          ndpi_des_add_value on the same flows; predict-arima-step (ARIMA(1,1,1) observe
+ *          + one-step forecast); predict-fit (Holt fit of a 200-point series, with its
+ *          SSE, against nDPI's ndpi_des_fitting grid and the SSE of its choice), and
+ *          predict-arima-fit (ARIMA(1,1,1) CSS fit + 10-step forecast of 200 points).
  */
 #define _DEFAULT_SOURCE /* libpcap's BSD types */
 #include <errno.h>
@@ -42,6 +49,9 @@
 #include "bench-util.h"
 #ifdef PFSE_BENCH_HAVE_DPDK
 #include "baseline-dpdk.h"
+#endif
+#ifdef PFSE_BENCH_HAVE_NDPI
+#include "baseline-ndpi.h"
 #endif
 
 #define MIN_FRAMES 4096
@@ -63,7 +73,7 @@ struct capture {
 static struct capture captures[MAX_CAPTURES];
 static unsigned ncaptures;
 
-static const char *const case_names[] = { "parse", "hash", "table" };
+static const char *const case_names[] = { "parse", "hash", "table", "predict" };
 static uint32_t opt_flows[4] = { 1000000, 4000000 };
 static unsigned opt_nflows = 2;
 static unsigned opt_samples = 1u << 21;
@@ -775,6 +785,312 @@ case_table(void)
 	}
 }
 
+/* ---- predict -------------------------------------------------------------------------- */
+
+struct predict_ctx {
+	struct pfse_predictor *pred;
+	uint8_t *states;
+	size_t stride;
+	const uint32_t *idx;
+	const double *values;
+	unsigned n;
+	int forecast;
+	int burst;
+};
+
+static uint64_t
+predict_pass(void *ctx)
+{
+	struct predict_ctx *c = ctx;
+	double sum = 0;
+
+	if (c->burst) {
+		/* The flows whose interval closed in a burst, updated together (then, with
+		 * `forecast`, each forecast one step ahead, as the policy will need). */
+		for (unsigned i = 0; i + 32 <= c->n; i += 32) {
+			void *st[32];
+			uint64_t an;
+
+			for (unsigned j = 0; j < 32; j++)
+				st[j] = c->states + c->stride * c->idx[i + j];
+			sum += pfse_predictor_observe_burst(c->pred, st, c->values + i, 32, &an,
+							    NULL);
+			for (unsigned j = 0; c->forecast && j < 32; j++) {
+				struct pfse_forecast f;
+
+				pfse_predictor_forecast(c->pred, st[j], 1, 0.8, &f);
+				sum += f.mean;
+			}
+		}
+		return (uint64_t)sum;
+	}
+	for (unsigned i = 0; i < c->n; i++) {
+		void *st = c->states + c->stride * c->idx[i];
+
+		pfse_predictor_observe(c->pred, st, c->values[i], NULL);
+		if (c->forecast) {
+			struct pfse_forecast f;
+
+			pfse_predictor_forecast(c->pred, st, 1, 0.8, &f);
+			sum += f.mean;
+		}
+	}
+	return (uint64_t)sum;
+}
+
+#ifdef PFSE_BENCH_HAVE_NDPI
+struct ndpi_ctx {
+	uint8_t *states;
+	size_t stride;
+	const uint32_t *idx;
+	const double *values;
+	unsigned n;
+};
+
+static uint64_t
+ndpi_pass(void *ctx)
+{
+	struct ndpi_ctx *c = ctx;
+
+	return (uint64_t)baseline_ndpi_des_run(c->states, c->stride, c->idx, c->values, c->n);
+}
+#endif
+
+static struct pfse_predictor *
+bench_predictor(const char *name, const struct pfse_model_params *m)
+{
+	struct pfse_predictor_params p;
+	struct pfse_predictor *pred = NULL;
+
+	pfse_predictor_params_init(&p);
+	p.ops = pfse_predictor_backend(name);
+	p.model = m;
+	if (pfse_predictor_create(&p, &pred) < 0)
+		exit(1);
+	return pred;
+}
+
+/* One-step SSE of Holt (statsmodels form) with given alpha, beta, from level y[0]. */
+static double
+holt_sse(const double *y, unsigned n, double a, double b)
+{
+	double l = y[0], tr = 0, sse = 0;
+
+	for (unsigned t = 1; t < n; t++) {
+		double e = y[t] - (l + tr), l2 = a * y[t] + (1 - a) * (l + tr);
+
+		sse += e * e;
+		tr = b * (l2 - l) + (1 - b) * tr;
+		l = l2;
+	}
+	return sse;
+}
+
+struct fit_ctx {
+	double y[200];
+	int arima;
+};
+
+static uint64_t
+fit_pass(void *ctx)
+{
+	struct fit_ctx *c = ctx;
+	struct pfse_model_params m;
+	struct pfse_predictor *pred;
+	struct pfse_fit_report rep;
+	const double *series[1] = { c->y };
+	uint32_t lens[1] = { 200 };
+	uint64_t s;
+
+	pfse_model_params_init(&m);
+	if (c->arima) {
+		m.p = 1;
+		m.d = 1;
+		m.q = 1;
+	}
+	pred = bench_predictor(c->arima ? "arima" : "holt", &m);
+	pfse_fit_report_init(&rep);
+	pfse_predictor_fit(pred, series, lens, 1, 0, &rep);
+	s = (uint64_t)rep.sse;
+	if (c->arima) {
+		static uint64_t st[32];
+		struct pfse_forecast f;
+		struct pfse_prior pr;
+
+		pfse_prior_init(&pr);
+		pr.level = c->y[0];
+		pfse_predictor_flow_init(pred, st, &pr);
+		for (unsigned t = 0; t < 200; t++)
+			pfse_predictor_observe(pred, st, c->y[t], NULL);
+		pfse_predictor_forecast(pred, st, 10, 0.95, &f);
+		s += (uint64_t)f.mean;
+	}
+	pfse_predictor_destroy(pred);
+	return s;
+}
+
+#ifdef PFSE_BENCH_HAVE_NDPI
+static uint64_t
+ndpi_fit_pass(void *ctx)
+{
+	struct fit_ctx *c = ctx;
+	double a, b;
+
+	baseline_ndpi_des_fit(c->y, 200, &a, &b);
+	return (uint64_t)(a * 1000 + b);
+}
+#endif
+
+static void
+case_predict(void)
+{
+	for (unsigned fi = 0; fi < opt_nflows; fi++) {
+		uint32_t flows = opt_flows[fi];
+		struct pfse_model_params m;
+		struct predict_ctx c;
+		char extra[160];
+		unsigned n = opt_samples;
+		uint32_t *idx = make_pattern(flows, n, 0);
+		double *values = malloc((size_t)n * sizeof(*values));
+
+		if (!values)
+			exit(1);
+		for (unsigned i = 0; i < n; i++)
+			values[i] = 1000 + (double)(rng() % 10000);
+		for (int hot = 0; hot < 2; hot++) {
+			double ns, bns = 0;
+			int have = 0;
+
+			memset(&c, 0, sizeof(c));
+			pfse_model_params_init(&m);
+			c.pred = bench_predictor("holt", &m);
+			c.stride = 64; /* a flow table slot */
+			c.states = aligned_alloc(64, (size_t)flows * c.stride);
+			if (!c.states)
+				exit(1);
+			for (uint32_t f = 0; f < flows; f++)
+				pfse_predictor_flow_init(c.pred, c.states + c.stride * f, NULL);
+			c.idx = idx;
+			c.values = values;
+			c.n = n / 32 * 32;
+			c.burst = !hot;
+			if (hot) {
+				static uint32_t zero[1 << 16];
+
+				c.idx = zero;
+				c.n = n < (1u << 16) ? n : (1u << 16);
+			}
+#ifdef PFSE_BENCH_HAVE_NDPI
+			{
+				struct ndpi_ctx d;
+				size_t dsz = (baseline_ndpi_des_size() + 7) & ~(size_t)7;
+
+				d.stride = dsz;
+				d.states = aligned_alloc(64,
+							 ((size_t)flows * dsz + 63) & ~(size_t)63);
+				if (!d.states)
+					exit(1);
+				baseline_ndpi_des_init(d.states, d.stride, flows, 0.5, 0.1);
+				d.idx = c.idx;
+				d.values = values;
+				d.n = c.n;
+				measure_pair(predict_pass, &c, ndpi_pass, &d, c.n, &ns, &bns,
+					     &emit_ratio);
+				have = 1;
+				free(d.states);
+			}
+#endif
+			if (!have)
+				ns = measure(predict_pass, &c, c.n);
+			snprintf(extra, sizeof(extra), "\"flows\":%u,\"state\":\"%s\"",
+				 hot ? 1 : flows, hot ? "hot" : "spread");
+			emit("predict-holt-update", "holt", hot ? 1 : 32, c.n, ns,
+			     have ? "ndpi-des_add_value" : NULL, bns, extra);
+			pfse_predictor_destroy(c.pred);
+			free(c.states);
+		}
+		/* ARIMA(1,1,1): observe + one-step forecast per flow update. */
+		{
+			double ns;
+
+			memset(&c, 0, sizeof(c));
+			pfse_model_params_init(&m);
+			m.p = 1;
+			m.d = 1;
+			m.q = 1;
+			m.ar[0] = 0.5;
+			m.ma[0] = -0.3;
+			c.pred = bench_predictor("arima", &m);
+			c.stride = pfse_predictor_state_size(c.pred);
+			c.states = aligned_alloc(64, ((size_t)flows * c.stride + 63) & ~(size_t)63);
+			if (!c.states)
+				exit(1);
+			for (uint32_t f = 0; f < flows; f++)
+				pfse_predictor_flow_init(c.pred, c.states + c.stride * f, NULL);
+			c.idx = idx;
+			c.values = values;
+			c.n = n / 32 * 32;
+			c.forecast = 1;
+			c.burst = 1;
+			ns = measure(predict_pass, &c, c.n);
+			snprintf(extra, sizeof(extra), "\"flows\":%u", flows);
+			emit("predict-arima-step", "arima111", 32, c.n, ns, NULL, 0, extra);
+			pfse_predictor_destroy(c.pred);
+			free(c.states);
+		}
+		free(idx);
+		free(values);
+	}
+	/* Fits of one 200-point series. */
+	{
+		struct fit_ctx fc;
+		double ns, bns = 0, l = 1000;
+		char extra[200];
+		int have = 0;
+
+		for (unsigned t = 0; t < 200; t++) {
+			l += 2.0 + (double)(rng() % 2001) / 100.0 - 10.0;
+			fc.y[t] = l + (double)(rng() % 4001) / 100.0 - 20.0;
+		}
+		fc.arima = 0;
+		{
+			struct pfse_predictor *pred = bench_predictor("holt", NULL);
+			struct pfse_fit_report rep;
+			const double *series[1] = { fc.y };
+			uint32_t lens[1] = { 200 };
+			double a = 0, b = 0, nsse = NAN;
+
+			pfse_fit_report_init(&rep);
+			pfse_predictor_fit(pred, series, lens, 1, 0, &rep);
+			pfse_predictor_destroy(pred);
+#ifdef PFSE_BENCH_HAVE_NDPI
+			{
+				double ycopy[200];
+
+				memcpy(ycopy, fc.y, sizeof(ycopy));
+				baseline_ndpi_des_fit(ycopy, 200, &a, &b);
+				nsse = holt_sse(fc.y, 200, a, b);
+				measure_pair(fit_pass, &fc, ndpi_fit_pass, &fc, 1, &ns, &bns,
+					     &emit_ratio);
+				have = 1;
+			}
+#endif
+			if (!have)
+				ns = measure(fit_pass, &fc, 1);
+			snprintf(extra, sizeof(extra),
+				 "\"sse\":%.1f,\"baseline_sse\":%.1f,\"baseline_alpha\":%.3f,"
+				 "\"baseline_beta\":%.3f",
+				 rep.sse, nsse, a, b);
+			emit("predict-fit", "holt", 1, 200, ns, have ? "ndpi-des_fitting" : NULL,
+			     bns, extra);
+		}
+		fc.arima = 1;
+		ns = measure(fit_pass, &fc, 1);
+		emit("predict-arima-fit", "arima111", 1, 200, ns, NULL, 0,
+		     "\"what\":\"CSS fit + 10-step forecast\"");
+	}
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void
@@ -903,8 +1219,10 @@ main(int argc, char **argv)
 			case_parse();
 		else if (j == 1)
 			case_hash();
-		else
+		else if (j == 2)
 			case_table();
+		else
+			case_predict();
 	}
 	return 0;
 }

@@ -516,11 +516,9 @@ pfse_predictor_backend(const char *name)
 
 /* The core's part of a flow's state, before the backend's. */
 struct flow_hdr {
-	double lo1, hi1;  /* interval of the one-step forecast, original units */
 	uint32_t nobs;    /* samples observed */
-	uint32_t flags;   /* HDR_* */
+	uint32_t flags;   /* reserved, 0 */
 };
-#define HDR_HAVE_INTERVAL 1u
 
 struct pfse_predictor {
 	const struct pfse_predictor_ops *ops;
@@ -531,6 +529,7 @@ struct pfse_predictor {
 	bool log1p;
 	bool builtin;
 	unsigned warmup;      /* samples before the model is settled */
+	int kind;             /* B_* for a built-in, -1 for an application backend */
 	void *user;
 	struct pfse_fitter *fitter; /* GSL workspaces (NULL without GSL) */
 	struct pfse_allocator alloc;
@@ -617,6 +616,7 @@ pfse_predictor_create(const struct pfse_predictor_params *p, struct pfse_predict
 	pred->user = prm.user;
 	pred->log1p = (mp.flags & PFSE_MODEL_F_LOG1P) != 0;
 	pred->builtin = ops >= builtin_ops && ops < builtin_ops + B_COUNT;
+	pred->kind = pred->builtin ? (int)(ops - builtin_ops) : -1;
 	pred->state_size = ops->state_size;
 	if (ops == &builtin_ops[B_HW])
 		pred->state_size += mp.period * (uint32_t)sizeof(double);
@@ -741,67 +741,162 @@ pfse_predictor_flow_init(struct pfse_predictor *pred, void *state,
 	return 0;
 }
 
-/* Mean and sd of the h-step forecast in model units; -ERANGE if not finite. */
-static int
-model_forecast(struct pfse_predictor *pred, const void *state, unsigned h, double *mean,
-	       double *sd)
-{
-	double m = 0, v = 0;
-	int r = pred->ops->forecast(pred->model, backend_state((void *)(uintptr_t)state), h, &m,
-				    &v, pred->user);
 
+
+/* One-step mean and variance, model units. The built-ins are called directly so they
+ * inline into observe (the per-flow update is a handful of flops); application
+ * backends through their table. */
+static inline int
+step_forecast(struct pfse_predictor *pred, const void *bst, double *m, double *v)
+{
+	switch (pred->kind) {
+	case B_NAIVE:
+		return naive_forecast(pred->model, bst, 1, m, v, NULL);
+	case B_SES:
+		return ses_forecast(pred->model, bst, 1, m, v, NULL);
+	case B_HOLT:
+		return holt_forecast(pred->model, bst, 1, m, v, NULL);
+	case B_ARIMA: {
+		/* h = 1: the next w and one integration step; variance sigma^2. */
+		const struct pfse_model_params *p = MP(pred->model);
+		const struct st_arima *s = bst;
+		double w = arima_w_hat(p, s);
+
+		*m = p->d == 0 ? w : (p->d == 1 ? s->x1 + w : s->x1 + s->dx1 + w);
+		*v = mse(s->sse, s->nw);
+		return 0;
+	}
+	default:
+		return pred->ops->forecast(pred->model, bst, 1, m, v, pred->user);
+	}
+}
+
+static inline int
+step_observe(struct pfse_predictor *pred, void *bst, double y)
+{
+	switch (pred->kind) {
+	case B_NAIVE:
+		return naive_observe(pred->model, bst, y, NULL);
+	case B_SES:
+		return ses_observe(pred->model, bst, y, NULL);
+	case B_HOLT:
+		return holt_observe(pred->model, bst, y, NULL);
+	case B_ARIMA:
+		return arima_observe(pred->model, bst, y, NULL);
+	default:
+		return pred->ops->observe(pred->model, bst, y, pred->user);
+	}
+}
+
+/*
+ * The anomaly check uses the one-step forecast made from the state before the sample:
+ * the sample is outside [m - z sd, m + z sd] in model units, which for the monotone
+ * log(1 + x) transform is the same as outside the interval in sample units. The
+ * forecast after the update is made only to catch a model that overflowed.
+ */
+static inline int
+observe_one(struct pfse_predictor *pred, void *state, double x, int *anomaly)
+{
+	struct flow_hdr *hd = state;
+	void *bst = backend_state(state);
+	double y, m, v;
+	int r, an = 0;
+
+	if (x < 0)
+		x = 0;
+	if (x > PFSE_SAMPLE_MAX)
+		x = PFSE_SAMPLE_MAX;
+	y = to_model(pred, x);
+	if (hd->nobs >= pred->warmup && step_forecast(pred, bst, &m, &v) == 0 && v > 0) {
+		double d = y - m;
+
+		an = d * d > pred->z_anomaly * pred->z_anomaly * v;
+	}
+	r = step_observe(pred, bst, y);
 	if (r < 0)
 		return r;
-	if (!isfinite(m) || !isfinite(v) || v < 0)
+	hd->nobs++;
+	if (anomaly)
+		*anomaly = an;
+	r = step_forecast(pred, bst, &m, &v);
+	if (r < 0)
+		return r;
+	if (pfse_unlikely(!isfinite(m) || !isfinite(v))) {
+		/* Diverged: restart at this sample. */
+		struct pfse_prior pr;
+
+		pfse_prior_init(&pr);
+		pr.level = y;
+		pred->ops->flow_init(pred->model, bst, &pr, pred->user);
 		return -ERANGE;
-	*mean = m;
-	*sd = sqrt(v);
+	}
 	return 0;
 }
 
 PFSE_API int
 pfse_predictor_observe(struct pfse_predictor *pred, void *state, double x, int *anomaly)
 {
-	struct flow_hdr *hd = state;
-	double y, m, sd;
-	int r, an = 0;
-
 	if (!pred || !state || !aligned8(state) || !isfinite(x))
 		return -EINVAL;
-	if (x < 0)
-		x = 0;
-	if (x > PFSE_SAMPLE_MAX)
-		x = PFSE_SAMPLE_MAX;
-	if ((hd->flags & HDR_HAVE_INTERVAL) && (x < hd->lo1 || x > hd->hi1))
-		an = 1;
-	y = to_model(pred, x);
-	r = pred->ops->observe(pred->model, backend_state(state), y, pred->user);
-	if (r < 0)
-		return r;
-	hd->nobs++;
-	r = model_forecast(pred, state, 1, &m, &sd);
-	if (r == -ERANGE) {
-		/* Diverged: restart at this sample. */
-		struct pfse_prior pr;
+	return observe_one(pred, state, x, anomaly);
+}
 
-		pfse_prior_init(&pr);
-		pr.level = y;
-		pred->ops->flow_init(pred->model, backend_state(state), &pr, pred->user);
-		hd->flags &= ~HDR_HAVE_INTERVAL;
-		if (anomaly)
-			*anomaly = an;
-		return -ERANGE;
+PFSE_API int
+pfse_predictor_observe_burst(struct pfse_predictor *pred, void *const states[],
+			     const double x[], unsigned n, uint64_t *anomaly_mask,
+			     uint64_t *error_mask)
+{
+	uint64_t an_mask = 0, err_mask = 0;
+	int ok = 0;
+
+	if (!pred || n > PFSE_BURST_MAX || (n > 0 && (!states || !x)))
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (!states[i] || !aligned8(states[i]))
+			return -EINVAL;
+	/* All the burst's states are requested first: their misses overlap. */
+	for (unsigned i = 0; i < n; i++)
+		__builtin_prefetch(states[i], 1);
+	for (unsigned i = 0; i < n; i++) {
+		int an = 0, r;
+
+		if (!isfinite(x[i])) {
+			err_mask |= 1ull << i;
+			continue;
+		}
+		r = observe_one(pred, states[i], x[i], &an);
+		if (r < 0)
+			err_mask |= 1ull << i;
+		else
+			ok++;
+		if (an)
+			an_mask |= 1ull << i;
 	}
-	if (r < 0)
-		return r;
-	if (sd > 0 && hd->nobs >= pred->warmup) {
-		hd->lo1 = from_model(pred, m - pred->z_anomaly * sd);
-		hd->hi1 = from_model(pred, m + pred->z_anomaly * sd);
-		hd->flags |= HDR_HAVE_INTERVAL;
-	}
-	if (anomaly)
-		*anomaly = an;
-	return 0;
+	if (anomaly_mask)
+		*anomaly_mask = an_mask;
+	if (error_mask)
+		*error_mask = err_mask;
+	return ok;
+}
+
+/* z for the levels asked nearly always (exact doubles), else computed. The predictor is
+ * shared read-only between threads, so nothing is cached at run time. */
+static inline double
+z_of(double level)
+{
+	static const struct {
+		double level, z;
+	} common[] = {
+		{ 0.8, 1.2815515655446004 }, { 0.9, 1.6448536269514722 },
+		{ 0.95, 1.959963984540054 }, { 0.99, 2.5758293035489004 },
+	};
+	double z;
+
+	for (unsigned i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		if (level == common[i].level)
+			return common[i].z;
+	pfse_normal_quantile((1 + level) / 2, &z);
+	return z;
 }
 
 PFSE_API int
@@ -809,16 +904,23 @@ pfse_predictor_forecast(struct pfse_predictor *pred, const void *state, unsigned
 			double level, struct pfse_forecast *out)
 {
 	const struct flow_hdr *hd = state;
-	double m, sd, z;
+	double m, v, sd, z;
 	int r;
 
 	if (!pred || !state || !aligned8(state) || !out || h == 0 || h > PFSE_HORIZON_MAX ||
 	    !(level > 0 && level < 1))
 		return -EINVAL;
-	r = model_forecast(pred, state, h, &m, &sd);
+	if (h == 1)
+		r = step_forecast(pred, backend_state((void *)(uintptr_t)state), &m, &v);
+	else
+		r = pred->ops->forecast(pred->model, backend_state((void *)(uintptr_t)state), h, &m,
+					&v, pred->user);
 	if (r < 0)
 		return r;
-	pfse_normal_quantile((1 + level) / 2, &z);
+	if (!isfinite(m) || !isfinite(v) || v < 0)
+		return -ERANGE;
+	sd = sqrt(v);
+	z = z_of(level);
 	out->mean = from_model(pred, m);
 	out->lo = from_model(pred, m - z * sd);
 	out->hi = from_model(pred, m + z * sd);

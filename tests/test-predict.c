@@ -385,6 +385,48 @@ START_TEST(anomalies)
 }
 END_TEST
 
+/* The burst call equals observe() flow by flow, and skips bad samples. */
+START_TEST(observe_burst_equals_single)
+{
+	struct pfse_predictor *pred = mkpred("holt", NULL);
+	static uint64_t a[8][8], b[8][8];
+	void *pa[8], *pb[8];
+	double x[8];
+	uint64_t an = 7, err = 7;
+
+	for (unsigned i = 0; i < 8; i++) {
+		pa[i] = a[i];
+		pb[i] = b[i];
+		ck_assert_int_eq(pfse_predictor_flow_init(pred, pa[i], NULL), 0);
+		ck_assert_int_eq(pfse_predictor_flow_init(pred, pb[i], NULL), 0);
+	}
+	for (unsigned r = 0; r < 20; r++) {
+		for (unsigned i = 0; i < 8; i++)
+			x[i] = 100 * (i + 1) + (r % 5) * 7 + (r == 19 && i == 3 ? 1e6 : 0);
+		x[5] = r == 10 ? NAN : x[5];
+		ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, x, 8, &an, &err),
+				 r == 10 ? 7 : 8);
+		for (unsigned i = 0; i < 8; i++) {
+			int one = -1, ret = pfse_predictor_observe(pred, pb[i], x[i], &one);
+
+			ck_assert_int_eq(ret < 0, (int)((err >> i) & 1));
+			if (ret == 0)
+				ck_assert_int_eq(one, (int)((an >> i) & 1));
+		}
+	}
+	ck_assert_uint_eq(an, 1u << 3); /* the burst of flow 3 */
+	ck_assert_mem_eq(a, b, sizeof(a));
+	ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, x, PFSE_BURST_MAX + 1, &an, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(pfse_predictor_observe_burst(pred, NULL, x, 1, &an, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, NULL, 1, &an, NULL), -EINVAL);
+	pa[2] = (uint8_t *)a[2] + 4;
+	ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, x, 8, &an, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_predictor_observe_burst(pred, NULL, NULL, 0, NULL, NULL), 0);
+	pfse_predictor_destroy(pred);
+}
+END_TEST
+
 START_TEST(log1p_transform)
 {
 	struct pfse_model_params m;
@@ -474,7 +516,7 @@ START_TEST(state_sizes)
 	static const struct {
 		const char *name;
 		size_t size;
-	} want[] = { { "naive", 48 }, { "ses", 48 }, { "holt", 56 }, { "arima", 112 } };
+	} want[] = { { "naive", 32 }, { "ses", 32 }, { "holt", 40 }, { "arima", 96 } };
 	struct pfse_model_params m;
 	struct pfse_predictor *pred;
 
@@ -486,7 +528,7 @@ START_TEST(state_sizes)
 	pfse_model_params_init(&m);
 	m.period = 24;
 	pred = mkpred("holt-winters", &m);
-	ck_assert_uint_eq(pfse_predictor_state_size(pred), 24 + 40 + 24 * 8);
+	ck_assert_uint_eq(pfse_predictor_state_size(pred), 8 + 40 + 24 * 8);
 	pfse_predictor_destroy(pred);
 }
 END_TEST
@@ -772,6 +814,7 @@ predict_suite(void)
 	tcase_add_test(tc, prior_and_warmup_flags);
 	tcase_add_test(tc, anomalies);
 	tcase_add_test(tc, log1p_transform);
+	tcase_add_test(tc, observe_burst_equals_single);
 	tcase_add_test(tc, normal_quantile_known_answers);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fit");

@@ -26,7 +26,9 @@
  * mean is then the median of the forecast).
  *
  * Anomaly. pfse_predictor_observe() reports whether the sample fell outside the interval
- * of the one-step forecast made before it (at the predictor's `anomaly_level`).
+ * of the one-step forecast made from the state before it (at the predictor's
+ * `anomaly_level`), once the model is past its warm-up (3 samples; 2 seasons for
+ * holt-winters).
  *
  * @note A predictor is read-only after create (pfse_predictor_fit() excepted): any number
  *       of threads may use one predictor at once on different flow states. fit() must
@@ -272,6 +274,27 @@ pfse_predictor_flow_init(struct pfse_predictor *pred, void *state,
  */
 PFSE_API int
 pfse_predictor_observe(struct pfse_predictor *pred, void *state, double x, int *anomaly);
+
+/**
+ * Adds one sample to each of `n` flows (the flows whose interval just closed), fetching
+ * states a few flows ahead so that flows spread over memory cost little more than one.
+ * Equivalent to pfse_predictor_observe() on each.
+ *
+ * @param pred         Predictor.
+ * @param states       `n` flow states.
+ * @param x            `n` samples; a NaN or infinite one is skipped (its error bit set).
+ * @param n            0 to PFSE_BURST_MAX.
+ * @param anomaly_mask Receives bit i set when sample i was an anomaly (may be NULL).
+ * @param error_mask   Receives bit i set when flow i was not updated normally: a bad
+ *                     sample, or -ERANGE and a restart (may be NULL).
+ * @return The number of flows updated normally, or `-EINVAL` (NULL or misaligned state,
+ *         n > PFSE_BURST_MAX); then nothing was updated.
+ * @since 0.2
+ */
+PFSE_API int
+pfse_predictor_observe_burst(struct pfse_predictor *pred, void *const states[],
+			     const double x[], unsigned n, uint64_t *anomaly_mask,
+			     uint64_t *error_mask);
 
 /**
  * Forecasts a flow's sample h intervals ahead.
