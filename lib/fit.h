@@ -11,23 +11,15 @@
 /* Most parameters one fit optimises (ARIMA: constant + 3 AR + 3 MA). */
 #define PFSE_FIT_DIM_MAX 7u
 
-struct pfse_fitter;
+/* SSE at u, with g = J'e (half the gradient) and H (dim x dim, row major): J'J for
+ * Gauss-Newton, or half the exact Hessian for Newton steps; +inf for an invalid model.
+ * With g == NULL only the SSE is wanted. */
+typedef double (*pfse_fit_normal_fn)(const double *u, void *ctx, double *g, double *H);
 
-/* The function to minimise, over unconstrained u[dim]; +inf for an invalid model. */
-typedef double (*pfse_fit_objective_fn)(const double *u, void *ctx);
-
+/* Levenberg-Marquardt from u (updated in place). 0, -EINVAL, or -ERANGE when the start is
+ * not a finite model. */
 int
-pfse_fitter_create(const struct pfse_allocator *a, unsigned maxdim, struct pfse_fitter **out);
-
-void
-pfse_fitter_destroy(struct pfse_fitter *f);
-
-/* Nelder-Mead from u (updated in place) with initial simplex steps `step`, until the
- * simplex size is below `tol` or max_iter iterations. 0, -EINVAL, or -ERANGE when the
- * start or the result is not finite. */
-int
-pfse_fitter_minimize(struct pfse_fitter *f, unsigned dim, pfse_fit_objective_fn fn, void *ctx,
-		     double *u, double step, unsigned max_iter, double tol, double *fmin,
-		     unsigned *iters);
+pfse_fitter_lm(unsigned dim, pfse_fit_normal_fn fn, void *ctx, double *u, unsigned max_iter,
+	       double *fmin, unsigned *iters);
 
 #endif /* PFSE_FIT_H */

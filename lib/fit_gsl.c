@@ -1,133 +1,117 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Model fitting numerics through GSL: a Nelder-Mead simplex (gsl_multimin's nmsimplex2)
- * per parameter count, allocated when a predictor is created and reused by every fit.
+ * Model fitting numerics through GSL: a Levenberg-Marquardt driver whose linear algebra
+ * (a modified Cholesky solve of the damped normal equations) is GSL's, on matrix views of
+ * stack arrays: no GSL workspace is allocated at all.
  *
  * This file is compiled only with the `gsl` feature: GSL is GPL-3.0, and a library built
  * with it is a combined work (README, "Licence"). It never touches GSL's error handler
- * (one program-wide static whose default aborts): every call is made with arguments GSL
- * accepts (dimension >= 1, positive step sizes, finite start), and objective values are
- * kept finite by the callers.
+ * (one program-wide static whose default aborts): the only GSL calls are the modified
+ * Cholesky decomposition and solve, whose error paths are dimension mismatches that
+ * cannot happen here, and the matrix and vector views.
  */
 #include <errno.h>
 #include <math.h>
 
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_multimin.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_permutation.h>
 #include <gsl/gsl_vector.h>
+
+#include <stdbool.h>
+#include <string.h>
 
 #include "internal.h"
 #include "fit.h"
 
-struct pfse_fitter {
-	unsigned maxdim;
-	gsl_multimin_fminimizer *nm[PFSE_FIT_DIM_MAX + 1];
-	gsl_vector *x[PFSE_FIT_DIM_MAX + 1], *step[PFSE_FIT_DIM_MAX + 1];
-	struct pfse_allocator alloc;
-};
-
+/*
+ * Levenberg-Marquardt on a sum of squares whose Gauss-Newton normal equations the
+ * caller accumulates in one pass over its data (no residual vector is stored, so nothing
+ * scales with the series' length): fn returns the SSE, g = J'e and H = J'J. Each step
+ * solves (H + lambda diag(H)) d = -g with GSL's modified Cholesky, which succeeds on any
+ * symmetric matrix (it adds what a non-positive-definite one lacks), so GSL's error
+ * path is never taken; lambda shrinks after a step that lowers the SSE and grows after
+ * one that does not.
+ */
 int
-pfse_fitter_create(const struct pfse_allocator *a, unsigned maxdim, struct pfse_fitter **out)
+pfse_fitter_lm(unsigned dim, pfse_fit_normal_fn fn, void *ctx, double *u, unsigned max_iter,
+	       double *fmin, unsigned *iters)
 {
-	struct pfse_fitter *f;
-
-	if (maxdim == 0 || maxdim > PFSE_FIT_DIM_MAX)
-		return -EINVAL;
-	f = pfse_zalloc(a, sizeof(*f), 64);
-	if (!f)
-		return -ENOMEM;
-	f->alloc = *a;
-	f->maxdim = maxdim;
-	for (unsigned d = 1; d <= maxdim; d++) {
-		f->nm[d] = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, d);
-		f->x[d] = gsl_vector_alloc(d);
-		f->step[d] = gsl_vector_alloc(d);
-		if (!f->nm[d] || !f->x[d] || !f->step[d]) {
-			pfse_fitter_destroy(f);
-			return -ENOMEM;
-		}
-	}
-	*out = f;
-	return 0;
-}
-
-void
-pfse_fitter_destroy(struct pfse_fitter *f)
-{
-	struct pfse_allocator a;
-
-	if (!f)
-		return;
-	for (unsigned d = 1; d <= f->maxdim; d++) {
-		if (f->nm[d])
-			gsl_multimin_fminimizer_free(f->nm[d]);
-		if (f->x[d])
-			gsl_vector_free(f->x[d]);
-		if (f->step[d])
-			gsl_vector_free(f->step[d]);
-	}
-	a = f->alloc;
-	pfse_free(&a, f);
-}
-
-struct nm_ctx {
-	pfse_fit_objective_fn fn;
-	void *ctx;
-};
-
-static double
-nm_f(const gsl_vector *v, void *params)
-{
-	const struct nm_ctx *c = params;
-	double u[PFSE_FIT_DIM_MAX];
-	double r;
-
-	for (size_t i = 0; i < v->size; i++)
-		u[i] = gsl_vector_get(v, i);
-	r = c->fn(u, c->ctx);
-	/* The simplex copes with +inf (a point it must leave) but not NaN. */
-	return isnan(r) ? INFINITY : r;
-}
-
-int
-pfse_fitter_minimize(struct pfse_fitter *f, unsigned dim, pfse_fit_objective_fn fn, void *ctx,
-		     double *u, double step, unsigned max_iter, double tol, double *fmin,
-		     unsigned *iters)
-{
-	struct nm_ctx c = { fn, ctx };
-	gsl_multimin_function mf;
-	gsl_multimin_fminimizer *s;
+	double g[PFSE_FIT_DIM_MAX], H[PFSE_FIT_DIM_MAX * PFSE_FIT_DIM_MAX];
+	double A[PFSE_FIT_DIM_MAX * PFSE_FIT_DIM_MAX], d[PFSE_FIT_DIM_MAX];
+	double b[PFSE_FIT_DIM_MAX], E[PFSE_FIT_DIM_MAX], trial[PFSE_FIT_DIM_MAX];
+	double g2[PFSE_FIT_DIM_MAX], H2[PFSE_FIT_DIM_MAX * PFSE_FIT_DIM_MAX];
+	size_t perm[PFSE_FIT_DIM_MAX];
+	double sse, lambda = 1e-3;
 	unsigned it = 0;
-	int status;
 
-	if (!f || dim == 0 || dim > f->maxdim || !(step > 0) || !(tol > 0))
+	if (dim == 0 || dim > PFSE_FIT_DIM_MAX)
 		return -EINVAL;
 	for (unsigned i = 0; i < dim; i++)
 		if (!isfinite(u[i]))
 			return -EINVAL;
-	s = f->nm[dim];
-	for (unsigned i = 0; i < dim; i++) {
-		gsl_vector_set(f->x[dim], i, u[i]);
-		gsl_vector_set(f->step[dim], i, step);
-	}
-	mf.n = dim;
-	mf.f = nm_f;
-	mf.params = &c;
-	if (!isfinite(fn(u, ctx)))
-		return -ERANGE; /* the start must be a valid model */
-	status = gsl_multimin_fminimizer_set(s, &mf, f->x[dim], f->step[dim]);
-	if (status != GSL_SUCCESS)
+	sse = fn(u, ctx, g, H);
+	if (!isfinite(sse))
 		return -ERANGE;
-	do {
-		it++;
-		status = gsl_multimin_fminimizer_iterate(s);
-		if (status != GSL_SUCCESS)
+	while (it < max_iter) {
+		double gmax = 0;
+
+		/* Converged when the gradient J'e is negligible against the SSE (this also
+		 * ends the slow walk towards a parameter's bound in unconstrained space,
+		 * where the gradient vanishes). */
+		for (unsigned i = 0; i < dim; i++)
+			gmax = fabs(g[i]) > gmax ? fabs(g[i]) : gmax;
+		if (gmax <= 1e-9 * (sse + 1e-300))
 			break;
-		status = gsl_multimin_test_size(gsl_multimin_fminimizer_size(s), tol);
-	} while (status == GSL_CONTINUE && it < max_iter);
-	for (unsigned i = 0; i < dim; i++)
-		u[i] = gsl_vector_get(s->x, i);
-	*fmin = s->fval;
+		gsl_matrix_view Am = gsl_matrix_view_array(A, dim, dim);
+		gsl_vector_view bv = gsl_vector_view_array(b, dim);
+		gsl_vector_view dv = gsl_vector_view_array(d, dim);
+		gsl_vector_view Ev = gsl_vector_view_array(E, dim);
+		gsl_permutation pm = { dim, perm };
+		double sse2, dnorm = 0, unorm = 0;
+		bool finite = true;
+
+		it++;
+		for (unsigned i = 0; i < dim * dim; i++)
+			finite = finite && isfinite(H[i]);
+		for (unsigned i = 0; i < dim; i++)
+			finite = finite && isfinite(g[i]);
+		if (!finite)
+			break;
+		memcpy(A, H, sizeof(double) * dim * dim);
+		for (unsigned i = 0; i < dim; i++) {
+			double dg = H[i * dim + i];
+
+			A[i * dim + i] = dg + lambda * (dg > 1e-300 ? dg : 1.0);
+			b[i] = -g[i];
+		}
+		gsl_linalg_mcholesky_decomp(&Am.matrix, &pm, &Ev.vector);
+		gsl_linalg_mcholesky_solve(&Am.matrix, &pm, &bv.vector, &dv.vector);
+		for (unsigned i = 0; i < dim; i++) {
+			trial[i] = u[i] + d[i];
+			dnorm += d[i] * d[i];
+			unorm += u[i] * u[i];
+		}
+		if (!isfinite(dnorm))
+			break;
+		sse2 = fn(trial, ctx, g2, H2);
+		if (isfinite(sse2) && sse2 <= sse) {
+			double gain = sse - sse2;
+
+			memcpy(u, trial, sizeof(double) * dim);
+			memcpy(g, g2, sizeof(g2));
+			memcpy(H, H2, sizeof(H2));
+			sse = sse2;
+			lambda = lambda / 3 > 1e-12 ? lambda / 3 : 1e-12;
+			if (gain <= 1e-10 * sse || dnorm <= 1e-24 * (1 + unorm))
+				break;
+		} else {
+			lambda *= 4;
+			if (lambda > 1e12)
+				break;
+		}
+	}
+	*fmin = sse;
 	*iters = it;
-	return isfinite(s->fval) ? 0 : -ERANGE;
+	return 0;
 }

@@ -531,7 +531,6 @@ struct pfse_predictor {
 	unsigned warmup;      /* samples before the model is settled */
 	int kind;             /* B_* for a built-in, -1 for an application backend */
 	void *user;
-	struct pfse_fitter *fitter; /* GSL workspaces (NULL without GSL) */
 	struct pfse_allocator alloc;
 };
 
@@ -622,17 +621,6 @@ pfse_predictor_create(const struct pfse_predictor_params *p, struct pfse_predict
 		pred->state_size += mp.period * (uint32_t)sizeof(double);
 	pred->warmup = ops == &builtin_ops[B_HW] ? 2 * mp.period : 3;
 	pfse_normal_quantile((1 + level) / 2, &pred->z_anomaly);
-#ifdef PFSE_HAVE_GSL
-	if (pred->builtin && ops != &builtin_ops[B_NAIVE]) {
-		r = pfse_fitter_create(&pred->alloc, PFSE_FIT_DIM_MAX, &pred->fitter);
-		if (r < 0) {
-			struct pfse_allocator a = pred->alloc;
-
-			pfse_free(&a, pred);
-			return r;
-		}
-	}
-#endif
 	if (pred->builtin) {
 		pred->model = &pred->params;
 	} else if (ops->init) {
@@ -657,9 +645,6 @@ pfse_predictor_destroy(struct pfse_predictor *pred)
 		return;
 	if (!pred->builtin && pred->ops->fini)
 		pred->ops->fini(pred->model, pred->user);
-#ifdef PFSE_HAVE_GSL
-	pfse_fitter_destroy(pred->fitter);
-#endif
 	a = pred->alloc;
 	pfse_free(&a, pred);
 }
@@ -973,95 +958,336 @@ sample_of(const struct fit_data *fd, unsigned k, uint32_t t)
 	return (fd->m.flags & PFSE_MODEL_F_LOG1P) ? log1p(x) : x;
 }
 
-/* Sum of squared one-step errors of the exponential-smoothing candidate. */
-static double
-ets_sse(struct fit_data *fd)
+/*
+ * Exponential smoothing: one pass over the series giving the SSE of the one-step errors
+ * and their derivatives in the unconstrained parameters u (alpha = sigmoid(u0), beta =
+ * sigmoid(u1), phi = 0.8 + 0.18 sigmoid(u2) or gamma = sigmoid(u2)), carried forward
+ * with the recursions (forward-mode differentiation), accumulated into the Gauss-Newton
+ * normal equations for pfse_fitter_lm(). The initial state is each series' first sample
+ * (level, trend 0), or for holt-winters its first season's mean and deviations.
+ */
+enum { P_ALPHA, P_BETA, P_THIRD };
+
+#if defined(__GNUC__)
+#define FIT_INLINE inline __attribute__((always_inline))
+#else
+#define FIT_INLINE inline
+#endif
+
+/* One body, specialised by the compiler for each model through the constant flags (the
+ * wrappers below); with g == NULL only the SSE is computed (the start grid). */
+static FIT_INLINE double
+ets_normal_impl(const double *u, void *ctx, double *g, double *H, const bool hw,
+		const bool trend, const bool damped, const unsigned dim)
 {
-	const struct pfse_predictor_ops *ops = fd->pred->ops;
-	const struct pfse_model_params *m = &fd->m;
-	double sse = 0;
+	struct fit_data *fd = ctx;
+	unsigned m = fd->m.period;
+	const bool deriv = g != NULL;
+	double a, da, be = 0, dbe = 0, ph = 1, dph = 0, ga = 0, dga = 0, sse = 0;
 	uint32_t nobs = 0;
 
-	for (unsigned k = 0; k < fd->n; k++) {
-		uint64_t st[(sizeof(struct st_hw) + PFSE_SEASON_MAX * sizeof(double)) / 8 + 1];
-		struct pfse_prior pr;
-		uint32_t t0 = 0;
-		double season[PFSE_SEASON_MAX];
+	a = sigmoid(u[P_ALPHA]);
+	da = a * (1 - a);
+	if (trend) {
+		be = sigmoid(u[P_BETA]);
+		dbe = be * (1 - be);
+	}
+	if (damped) {
+		double sg = sigmoid(u[P_THIRD]);
 
-		pfse_prior_init(&pr);
-		if (ops == &builtin_ops[B_HW]) {
+		ph = PHI_LO + (PHI_HI - PHI_LO) * sg;
+		dph = (PHI_HI - PHI_LO) * sg * (1 - sg);
+	}
+	if (hw) {
+		ga = sigmoid(u[P_THIRD]);
+		dga = ga * (1 - ga);
+	}
+	fd->m.alpha = a;
+	fd->m.beta = trend ? be : fd->m.beta;
+	if (damped)
+		fd->m.phi = ph;
+	if (hw)
+		fd->m.gamma = ga;
+	if (deriv) {
+		memset(g, 0, sizeof(double) * dim);
+		memset(H, 0, sizeof(double) * dim * dim);
+	}
+	for (unsigned k = 0; k < fd->n; k++) {
+		double l, b = 0, dl[3] = { 0 }, db[3] = { 0 };
+		double sea[PFSE_SEASON_MAX], ds[PFSE_SEASON_MAX][3];
+		uint32_t t0, len = fd->lens[k];
+
+		if (hw) {
 			double mean = 0;
 
-			if (fd->lens[k] <= m->period)
+			if (len <= m)
 				continue;
-			for (uint32_t i = 0; i < m->period; i++)
+			for (uint32_t i = 0; i < m; i++)
 				mean += sample_of(fd, k, i);
-			mean /= m->period;
-			for (uint32_t i = 0; i < m->period; i++)
-				season[i] = sample_of(fd, k, i) - mean;
-			pr.level = mean;
-			pr.season = season;
-			t0 = m->period;
+			mean /= m;
+			for (uint32_t i = 0; i < m; i++) {
+				sea[i] = sample_of(fd, k, i) - mean;
+				ds[i][0] = ds[i][1] = ds[i][2] = 0;
+			}
+			l = mean;
+			t0 = m;
 		} else {
-			if (fd->lens[k] == 0)
+			if (len == 0)
 				continue;
-			pr.level = sample_of(fd, k, 0);
+			l = sample_of(fd, k, 0);
 			t0 = 1;
 		}
-		ops->flow_init((void *)m, st, &pr, NULL);
-		for (uint32_t t = t0; t < fd->lens[k]; t++) {
-			double x = sample_of(fd, k, t), mean, var;
+		for (uint32_t t = t0; t < len; t++) {
+			double y = sample_of(fd, k, t), f, e, l2, b2, de[3], dl2[3], db2[3];
+			unsigned si = hw ? (t - t0) % m : 0;
+			double sm = hw ? sea[si] : 0;
 
-			ops->forecast((void *)m, st, 1, &mean, &var, NULL);
-			sse += (x - mean) * (x - mean);
+			f = l + ph * b + sm;
+			e = y - f;
+			for (unsigned j = 0; deriv && j < dim; j++) {
+				double df = dl[j] + ph * db[j] + (hw ? ds[si][j] : 0);
+
+				if (damped && j == P_THIRD)
+					df += dph * b;
+				de[j] = -df;
+			}
+			if (hw)
+				l2 = a * (y - sm) + (1 - a) * (l + b);
+			else
+				l2 = a * y + (1 - a) * (l + ph * b);
+			for (unsigned j = 0; deriv && j < dim; j++) {
+				if (hw) {
+					dl2[j] = (j == P_ALPHA ? da * (y - sm - l - b) : 0) -
+						 a * ds[si][j] + (1 - a) * (dl[j] + db[j]);
+				} else {
+					/* l2 = f + a e, with f = l + phi b */
+					double df = -de[j];
+
+					dl2[j] = df + (j == P_ALPHA ? da * e : 0) + a * de[j];
+				}
+			}
+			if (trend) {
+				b2 = be * (l2 - l) + (1 - be) * ph * b;
+				for (unsigned j = 0; deriv && j < dim; j++) {
+					double dphj = (damped && j == P_THIRD) ? dph : 0;
+
+					db2[j] = (j == P_BETA ? dbe * (l2 - l - ph * b) : 0) +
+						 be * (dl2[j] - dl[j]) +
+						 (1 - be) * (dphj * b + ph * db[j]);
+				}
+			} else {
+				b2 = 0;
+				memset(db2, 0, sizeof(db2));
+			}
+			if (hw) {
+				double s2 = ga * (y - l - b) + (1 - ga) * sm;
+
+				for (unsigned j = 0; deriv && j < dim; j++)
+					ds[si][j] = (j == P_THIRD ? dga * (y - l - b - sm) : 0) -
+						    ga * (dl[j] + db[j]) + (1 - ga) * ds[si][j];
+				sea[si] = s2;
+			}
+			sse += e * e;
 			nobs++;
-			ops->observe((void *)m, st, x, NULL);
+			for (unsigned i = 0; deriv && i < dim; i++) {
+				g[i] += e * de[i];
+				for (unsigned j = 0; j < dim; j++)
+					H[i * dim + j] += de[i] * de[j];
+			}
+			l = l2;
+			b = b2;
+			if (deriv) {
+				memcpy(dl, dl2, sizeof(dl));
+				memcpy(db, db2, sizeof(db));
+			}
 		}
 	}
 	fd->nobs = nobs;
 	return isfinite(sse) ? sse : INFINITY;
 }
 
-/* u -> smoothing parameters, each in (0, 1) (phi in [0.8, 0.98]). */
-static void
-ets_params(struct fit_data *fd, const double *u)
-{
-	const struct pfse_predictor_ops *ops = fd->pred->ops;
-	unsigned i = 0;
-
-	fd->m.alpha = sigmoid(u[i++]);
-	if (ops == &builtin_ops[B_HOLT] || ops == &builtin_ops[B_HW])
-		fd->m.beta = sigmoid(u[i++]);
-	if (ops == &builtin_ops[B_HOLT] && (fd->m.flags & PFSE_MODEL_F_DAMPED))
-		fd->m.phi = PHI_LO + (PHI_HI - PHI_LO) * sigmoid(u[i++]);
-	if (ops == &builtin_ops[B_HW])
-		fd->m.gamma = sigmoid(u[i++]);
-}
-
-static double
-ets_objective(const double *u, void *ctx)
+/*
+ * SES and Holt (damped or not) with the exact Hessian: second derivatives of the
+ * recursions carried forward next to the first ones, so H = sum (e_i e_j + e e_ij) and
+ * the Levenberg-Marquardt driver takes Newton steps (it damps them, and its modified
+ * Cholesky copes with an indefinite H). Gauss-Newton alone (e e_ij dropped) converged
+ * only linearly here: one-step errors are not small residuals. The recursion is a
+ * serial chain, so the extra derivative arithmetic is nearly free; halving the number of
+ * passes is what counts.
+ */
+static FIT_INLINE double
+smooth_newton_impl(const double *u, void *ctx, double *g, double *H, const bool trend,
+		   const bool damped, const unsigned dim)
 {
 	struct fit_data *fd = ctx;
-
-	ets_params(fd, u);
-	return ets_sse(fd);
-}
-
-/* Conditional sum of squares of the ARIMA candidate: difference d times, condition on
- * the first p differenced values, earlier errors 0. */
-static double
-arima_css(struct fit_data *fd)
-{
-	const struct pfse_model_params *m = &fd->m;
+	double p[3] = { 0, 0, 0 }, p1[3] = { 0, 0, 0 }, p2[3] = { 0, 0, 0 };
 	double sse = 0;
 	uint32_t nobs = 0;
 
+	/* p[k]: the parameter of index k (alpha, beta, phi), p1 its first and p2 its second
+	 * derivative in u[k]. */
+	for (unsigned k = 0; k < dim; k++) {
+		double sg = sigmoid(u[k]), sc = (k == P_THIRD) ? PHI_HI - PHI_LO : 1.0;
+
+		p[k] = (k == P_THIRD ? PHI_LO : 0.0) + sc * sg;
+		p1[k] = sc * sg * (1 - sg);
+		p2[k] = sc * sg * (1 - sg) * (1 - 2 * sg);
+	}
+	if (!damped) {
+		p[P_THIRD] = 1.0; /* phi */
+		p1[P_THIRD] = p2[P_THIRD] = 0;
+	}
+	fd->m.alpha = p[P_ALPHA];
+	if (trend)
+		fd->m.beta = p[P_BETA];
+	if (damped)
+		fd->m.phi = p[P_THIRD];
+	if (g) {
+		memset(g, 0, sizeof(double) * dim);
+		memset(H, 0, sizeof(double) * dim * dim);
+	}
 	for (unsigned k = 0; k < fd->n; k++) {
-		double x1 = 0, dx1 = 0, w[PFSE_ARIMA_P_MAX] = { 0 }, e[PFSE_ARIMA_Q_MAX] = { 0 };
+		const double a = p[P_ALPHA], be = trend ? p[P_BETA] : 0, ph = p[P_THIRD];
+		double l, b = 0, l1[3] = { 0 }, b1[3] = { 0 };
+		double l2[3][3] = { { 0 } };
+		double bb2[3][3] = { { 0 } };
 		uint32_t len = fd->lens[k];
 
+		if (len == 0)
+			continue;
+		l = sample_of(fd, k, 0);
+		for (uint32_t t = 1; t < len; t++) {
+			double y = sample_of(fd, k, t), f = l + ph * b, e = y - f, ln, bn;
+			double f1[3], e1[3], ln1[3], bn1[3], f2[3][3], e2[3][3], ln2[3][3];
+			double bn2[3][3];
+
+			/* derivative of a parameter q (0 alpha, 1 beta, 2 phi) in u[i] */
+#define DP(q, i) ((q) == (i) ? p1[q] : 0.0)
+#define DDP(q, i, j) ((q) == (i) && (q) == (j) ? p2[q] : 0.0)
+			for (unsigned i = 0; g && i < dim; i++) {
+				f1[i] = l1[i] + ph * b1[i] + DP(P_THIRD, i) * b;
+				e1[i] = -f1[i];
+			}
+			ln = f + a * e;
+			for (unsigned i = 0; g && i < dim; i++)
+				ln1[i] = f1[i] + DP(P_ALPHA, i) * e + a * e1[i];
+			bn = trend ? be * (ln - l) + (1 - be) * ph * b : 0;
+			for (unsigned i = 0; g && i < dim; i++) {
+				double dth = DP(P_THIRD, i) * b + ph * b1[i];
+
+				bn1[i] = trend ? DP(P_BETA, i) * (ln - l) + be * (ln1[i] - l1[i]) -
+							 DP(P_BETA, i) * ph * b + (1 - be) * dth
+					       : 0;
+			}
+			if (g) {
+				for (unsigned i = 0; i < dim; i++) {
+					for (unsigned j = 0; j < dim; j++) {
+						f2[i][j] = l2[i][j] + ph * bb2[i][j] +
+							   DP(P_THIRD, i) * b1[j] +
+							   DP(P_THIRD, j) * b1[i] +
+							   DDP(P_THIRD, i, j) * b;
+						e2[i][j] = -f2[i][j];
+						ln2[i][j] = f2[i][j] + DDP(P_ALPHA, i, j) * e +
+							    DP(P_ALPHA, i) * e1[j] +
+							    DP(P_ALPHA, j) * e1[i] + a * e2[i][j];
+						if (!trend) {
+							bn2[i][j] = 0;
+							continue;
+						}
+						bn2[i][j] = DDP(P_BETA, i, j) * (ln - l) +
+							    DP(P_BETA, i) * (ln1[j] - l1[j]) +
+							    DP(P_BETA, j) * (ln1[i] - l1[i]) +
+							    be * (ln2[i][j] - l2[i][j]) -
+							    DDP(P_BETA, i, j) * ph * b -
+							    DP(P_BETA, i) * (DP(P_THIRD, j) * b +
+									     ph * b1[j]) -
+							    DP(P_BETA, j) * (DP(P_THIRD, i) * b +
+									     ph * b1[i]) +
+							    (1 - be) * (DDP(P_THIRD, i, j) * b +
+									DP(P_THIRD, i) * b1[j] +
+									DP(P_THIRD, j) * b1[i] +
+									ph * bb2[i][j]);
+					}
+					g[i] += e * e1[i];
+				}
+				for (unsigned i = 0; i < dim; i++)
+					for (unsigned j = 0; j < dim; j++)
+						H[i * dim + j] += e1[i] * e1[j] + e * e2[i][j];
+				memcpy(l2, ln2, sizeof(l2));
+				memcpy(bb2, bn2, sizeof(bb2));
+			}
+#undef DP
+#undef DDP
+			sse += e * e;
+			nobs++;
+			l = ln;
+			b = bn;
+			if (g) {
+				memcpy(l1, ln1, sizeof(l1));
+				memcpy(b1, bn1, sizeof(b1));
+			}
+		}
+	}
+	fd->nobs = nobs;
+	return isfinite(sse) ? sse : INFINITY;
+}
+
+static double
+ses_normal(const double *u, void *ctx, double *g, double *H)
+{
+	return smooth_newton_impl(u, ctx, g, H, false, false, 1);
+}
+
+static double
+holt_normal(const double *u, void *ctx, double *g, double *H)
+{
+	return smooth_newton_impl(u, ctx, g, H, true, false, 2);
+}
+
+static double
+damped_normal(const double *u, void *ctx, double *g, double *H)
+{
+	return smooth_newton_impl(u, ctx, g, H, true, true, 3);
+}
+
+static double
+hw_normal(const double *u, void *ctx, double *g, double *H)
+{
+	return ets_normal_impl(u, ctx, g, H, true, true, false, 3);
+}
+
+/*
+ * ARIMA by conditional sum of squares, with the residuals' derivatives:
+ *   e_t = w_t - c - sum ar_i w_{t-i} - sum ma_j e_{t-j}
+ *   de_t/dc = -1 - sum ma_j de_{t-j}/dc,  de_t/dar_i = -w_{t-i} - sum ma_j de_{t-j}/dar_i,
+ *   de_t/dma_j = -e_{t-j} - sum ma_l de_{t-l}/dma_j.
+ * The series is differenced d times; the first p differenced values condition, earlier
+ * errors are 0. u = (c if d = 0, ar[0..p), ma[0..q)).
+ */
+static double
+arima_normal(const double *u, void *ctx, double *g, double *H)
+{
+	struct fit_data *fd = ctx;
+	struct pfse_model_params *m = &fd->m;
+	unsigned dim = fd->np, nc = m->d == 0 ? 1 : 0;
+	double sse = 0;
+	uint32_t nobs = 0;
+
+	m->constant = nc ? u[0] : 0;
+	for (unsigned j = 0; j < PFSE_ARIMA_P_MAX; j++)
+		m->ar[j] = j < m->p ? u[nc + j] : 0;
+	for (unsigned j = 0; j < PFSE_ARIMA_Q_MAX; j++)
+		m->ma[j] = j < m->q ? u[nc + m->p + j] : 0;
+	memset(g, 0, sizeof(double) * dim);
+	memset(H, 0, sizeof(double) * dim * dim);
+	for (unsigned k = 0; k < fd->n; k++) {
+		double x1 = 0, dx1 = 0, w[PFSE_ARIMA_P_MAX] = { 0 }, e[PFSE_ARIMA_Q_MAX] = { 0 };
+		double dep[PFSE_ARIMA_Q_MAX][PFSE_FIT_DIM_MAX];
+		uint32_t len = fd->lens[k];
+
+		memset(dep, 0, sizeof(dep));
 		for (uint32_t t = 0; t < len; t++) {
-			double x = sample_of(fd, k, t), wt, pred = m->constant, err;
+			double x = sample_of(fd, k, t), wt, err, de[PFSE_FIT_DIM_MAX];
 
 			if (m->d == 0) {
 				wt = x;
@@ -1073,7 +1299,6 @@ arima_css(struct fit_data *fd)
 			}
 			x1 = x;
 			if (t < m->d + m->p) {
-				/* conditioning values: shift in, no error */
 				if (t >= m->d) {
 					for (unsigned i = PFSE_ARIMA_P_MAX - 1; i > 0; i--)
 						w[i] = w[i - 1];
@@ -1081,44 +1306,44 @@ arima_css(struct fit_data *fd)
 				}
 				continue;
 			}
+			err = wt - m->constant;
 			for (unsigned i = 0; i < m->p; i++)
-				pred += m->ar[i] * w[i];
+				err -= m->ar[i] * w[i];
 			for (unsigned j = 0; j < m->q; j++)
-				pred += m->ma[j] * e[j];
-			err = wt - pred;
+				err -= m->ma[j] * e[j];
+			for (unsigned v = 0; v < dim; v++) {
+				double d = 0;
+
+				if (nc && v == 0)
+					d = -1;
+				else if (v < nc + m->p)
+					d = -w[v - nc];
+				else
+					d = -e[v - nc - m->p];
+				for (unsigned j = 0; j < m->q; j++)
+					d -= m->ma[j] * dep[j][v];
+				de[v] = d;
+			}
 			sse += err * err;
 			nobs++;
+			for (unsigned i = 0; i < dim; i++) {
+				g[i] += err * de[i];
+				for (unsigned j = 0; j < dim; j++)
+					H[i * dim + j] += de[i] * de[j];
+			}
 			for (unsigned i = PFSE_ARIMA_P_MAX - 1; i > 0; i--)
 				w[i] = w[i - 1];
 			w[0] = wt;
-			for (unsigned j = PFSE_ARIMA_Q_MAX - 1; j > 0; j--)
+			for (unsigned j = PFSE_ARIMA_Q_MAX - 1; j > 0; j--) {
 				e[j] = e[j - 1];
+				memcpy(dep[j], dep[j - 1], sizeof(dep[j]));
+			}
 			e[0] = err;
+			memcpy(dep[0], de, sizeof(de));
 		}
 	}
 	fd->nobs = nobs;
 	return isfinite(sse) ? sse : INFINITY;
-}
-
-static void
-arima_params(struct fit_data *fd, const double *u)
-{
-	unsigned i = 0;
-
-	fd->m.constant = fd->m.d == 0 ? u[i++] : 0;
-	for (unsigned j = 0; j < PFSE_ARIMA_P_MAX; j++)
-		fd->m.ar[j] = j < fd->m.p ? u[i++] : 0;
-	for (unsigned j = 0; j < PFSE_ARIMA_Q_MAX; j++)
-		fd->m.ma[j] = j < fd->m.q ? u[i++] : 0;
-}
-
-static double
-arima_objective(const double *u, void *ctx)
-{
-	struct fit_data *fd = ctx;
-
-	arima_params(fd, u);
-	return arima_css(fd);
 }
 
 #define M_PI_VALUE 3.14159265358979323846
@@ -1134,110 +1359,57 @@ aicc_of(double sse, uint32_t nobs, unsigned k)
 	return aic + 2.0 * k * (k + 1) / (nobs - k - 1);
 }
 
-/* Fits one ARIMA order from a start; returns the CSS, or INFINITY. */
-static double
-arima_fit_order(struct pfse_predictor *pred, struct fit_data *fd, unsigned p, unsigned q,
-		unsigned *iters)
-{
-	double u[PFSE_FIT_DIM_MAX], fmin = INFINITY, mean = 0;
-	unsigned dim = 0, it = 0;
-	uint64_t cnt = 0;
-
-	fd->m.p = p;
-	fd->m.q = q;
-	if (fd->m.d == 0) {
-		/* start the constant at the series mean (the AR terms start at 0) */
-		for (unsigned k = 0; k < fd->n; k++)
-			for (uint32_t t = 0; t < fd->lens[k]; t++, cnt++)
-				mean += sample_of(fd, k, t);
-		u[dim++] = cnt ? mean / cnt : 0;
-	}
-	for (unsigned j = 0; j < p; j++)
-		u[dim++] = 0.1;
-	for (unsigned j = 0; j < q; j++)
-		u[dim++] = 0.1;
-	if (dim == 0) {
-		arima_params(fd, u);
-		return arima_css(fd);
-	}
-	if (pfse_fitter_minimize(pred->fitter, dim, arima_objective, fd, u, 0.1, 2000, 1e-9,
-				 &fmin, &it) < 0)
-		fmin = INFINITY;
-	/* a second simplex from the first one's answer: Nelder-Mead can stall */
-	if (isfinite(fmin) &&
-	    pfse_fitter_minimize(pred->fitter, dim, arima_objective, fd, u, 0.01, 2000, 1e-10,
-				 &fmin, iters) == 0)
-		it += *iters;
-	*iters = it;
-	arima_params(fd, u);
-	return isfinite(fmin) ? arima_css(fd) : INFINITY;
-}
-
 /* The built-ins' fit: see pfse_predictor_fit() in predict.h. */
 static int
 builtin_fit(struct pfse_predictor *pred, struct fit_data *fd, uint64_t total, uint32_t flags,
 	    struct pfse_fit_report *rep)
 {
+	double gs[PFSE_FIT_DIM_MAX], Hs[PFSE_FIT_DIM_MAX * PFSE_FIT_DIM_MAX];
 	int r;
 
 	if (pred->ops != &builtin_ops[B_ARIMA]) {
-		double u[4], fmin;
-		unsigned dim = 0, it = 0, it2 = 0;
+		/* Start from the best point of a coarse grid (the SSE surface of smoothing
+		 * models can have several minima), then Levenberg-Marquardt. */
+		/* alpha .18 .5 .82; beta (trends change slowly) .011 .12 .62 */
+		static const double grid[3] = { -1.5, 0.0, 1.5 }, gridb[3] = { -4.5, -2.0, 0.5 };
+		bool trend = pred->ops == &builtin_ops[B_HOLT] || pred->ops == &builtin_ops[B_HW];
+		bool third = pred->ops == &builtin_ops[B_HW] ||
+			     (pred->ops == &builtin_ops[B_HOLT] &&
+			      (fd->m.flags & PFSE_MODEL_F_DAMPED));
+		unsigned dim = 1 + trend + third, it = 0, n1 = 3, n2 = trend ? 3 : 1;
+		unsigned n3 = third ? 3 : 1;
+		double u[3] = { 0, 0, 0 }, best[3] = { 0, 0, 0 }, bestf = INFINITY, fmin;
+		pfse_fit_normal_fn fn = pred->ops == &builtin_ops[B_HW] ? hw_normal
+					: third			  ? damped_normal
+					: trend			  ? holt_normal
+								  : ses_normal;
 
-		u[dim++] = logit(fd->m.alpha < 1 ? fd->m.alpha : 0.999);
-		if (pred->ops == &builtin_ops[B_HOLT] || pred->ops == &builtin_ops[B_HW])
-			u[dim++] = logit(fd->m.beta < 1 ? fd->m.beta : 0.999);
-		if (pred->ops == &builtin_ops[B_HOLT] && (fd->m.flags & PFSE_MODEL_F_DAMPED)) {
-			double ph = fd->m.phi < PHI_LO ? PHI_LO + 0.01
-				    : (fd->m.phi > PHI_HI ? PHI_HI - 0.01 : fd->m.phi);
-
-			u[dim++] = logit((ph - PHI_LO) / (PHI_HI - PHI_LO) * 0.998 + 0.001);
-		}
-		if (pred->ops == &builtin_ops[B_HW])
-			u[dim++] = logit(fd->m.gamma < 1 ? fd->m.gamma : 0.999);
+		fd->np = dim;
 		if (total < 2 * dim + 2)
 			return -ENODATA;
-		{
-			/* Nelder-Mead finds a local minimum and may stall near a boundary (a
-			 * smoothing parameter near 0 is common): start from the current model
-			 * and from three spread points, restart each from where it stopped
-			 * until it stops improving, keep the best. */
-			static const double starts[3] = { -4.0, 0.0, 2.0 };
-			double best[4], bestf = INFINITY;
+		for (unsigned i = 0; i < n1; i++)
+			for (unsigned j = 0; j < n2; j++)
+				for (unsigned k = 0; k < n3; k++) {
+					double f;
 
-			for (int k = -1; k < 3; k++) {
-				double v[4], fv = INFINITY, prev = INFINITY;
-
-				for (unsigned i = 0; i < dim; i++)
-					v[i] = k < 0 ? u[i] : starts[k] + 0.5 * i;
-				for (unsigned round = 0; round < 8; round++) {
-					unsigned n_it = 0;
-
-					double st = round ? 0.2 : 1.0;
-
-					r = pfse_fitter_minimize(pred->fitter, dim, ets_objective,
-								 fd, v, st, 5000, 1e-10, &fv,
-								 &n_it);
-					it += n_it;
-					if (r < 0 || !(fv < prev * (1 - 1e-12)))
-						break;
-					prev = fv;
+					u[0] = grid[i];
+					u[1] = gridb[j];
+					u[2] = grid[k];
+					f = fn(u, fd, NULL, NULL);
+					if (f < bestf) {
+						bestf = f;
+						memcpy(best, u, sizeof(u));
+					}
 				}
-				if (isfinite(prev) && prev < bestf) {
-					bestf = prev;
-					memcpy(best, v, sizeof(best));
-				}
-			}
-			if (!isfinite(bestf))
-				return -ERANGE;
-			memcpy(u, best, sizeof(best));
-			(void)fmin;
-			(void)it2;
-		}
-		ets_params(fd, u);		rep->sse = ets_sse(fd);
+		if (!isfinite(bestf))
+			return -ERANGE;
+		r = pfse_fitter_lm(dim, fn, fd, best, 100, &fmin, &it);
+		if (r < 0)
+			return r;
+		rep->sse = fn(best, fd, NULL, NULL); /* leaves fd->m at the optimum */
 		if (fd->nobs < 2 * dim)
 			return -ENODATA;
-		rep->iterations = it + it2;
+		rep->iterations = it;
 	} else {
 		unsigned pmax = pred->params.p, qmax = pred->params.q, it = 0;
 		struct pfse_model_params best = fd->m;
@@ -1246,11 +1418,32 @@ builtin_fit(struct pfse_predictor *pred, struct fit_data *fd, uint64_t total, ui
 
 		for (unsigned p = (flags & PFSE_FIT_F_ORDER) ? 0 : pmax; p <= pmax; p++) {
 			for (unsigned q = (flags & PFSE_FIT_F_ORDER) ? 0 : qmax; q <= qmax; q++) {
-				unsigned k = p + q + (fd->m.d == 0) + 1, its = 0;
-				double css, a;
+				unsigned nc = pred->params.d == 0, dim = nc + p + q, its = 0;
+				unsigned k = dim + 1;
+				double u[PFSE_FIT_DIM_MAX], css, a, mean = 0;
+				uint64_t cnt = 0;
 
 				fd->m = pred->params;
-				css = arima_fit_order(pred, fd, p, q, &its);
+				fd->m.p = p;
+				fd->m.q = q;
+				fd->np = dim;
+				if (nc) {
+					for (unsigned s = 0; s < fd->n; s++)
+						for (uint32_t t = 0; t < fd->lens[s]; t++, cnt++)
+							mean += sample_of(fd, s, t);
+					u[0] = cnt ? mean / cnt : 0;
+				}
+				for (unsigned j = nc; j < dim; j++)
+					u[j] = 0.1;
+				if (dim == 0) {
+					css = arima_normal(u, fd, gs, Hs);
+				} else {
+					r = pfse_fitter_lm(dim, arima_normal, fd, u, 200, &css,
+							   &its);
+					if (r < 0)
+						continue;
+					css = arima_normal(u, fd, gs, Hs);
+				}
 				it += its;
 				if (!isfinite(css) || fd->nobs < 2 * k)
 					continue;
@@ -1302,7 +1495,7 @@ pfse_predictor_fit(struct pfse_predictor *pred, const double *const series[],
 			return -ENOTSUP;
 		return pred->ops->fit(pred->model, series, lens, n, pred->user);
 	}
-	if (pred->ops == &builtin_ops[B_NAIVE] || !pred->fitter)
+	if (pred->ops == &builtin_ops[B_NAIVE])
 		return -ENOTSUP;
 	memset(&rep, 0, sizeof(rep));
 	rep.aicc = NAN;
