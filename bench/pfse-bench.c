@@ -813,8 +813,8 @@ predict_pass(void *ctx)
 
 			for (unsigned j = 0; j < 32; j++)
 				st[j] = c->states + c->stride * c->idx[i + j];
-			sum += pfse_predictor_observe_burst(c->pred, st, c->values + i, 32, &an,
-							    NULL);
+			sum += pfse_predictor_observe_burst(c->pred, st, c->values + i, 32, NULL,
+							    &an);
 			for (unsigned j = 0; c->forecast && j < 32; j++) {
 				struct pfse_forecast f;
 

@@ -780,29 +780,36 @@ step_observe(struct pfse_predictor *pred, void *bst, double y)
  * forecast after the update is made only to catch a model that overflowed.
  */
 static inline int
-observe_one(struct pfse_predictor *pred, void *state, double x, int *anomaly)
+observe_one(struct pfse_predictor *pred, void *state, double x, struct pfse_observation *out)
 {
 	struct flow_hdr *hd = state;
 	void *bst = backend_state(state);
-	double y, m, v;
-	int r, an = 0;
+	double y, m = 0, v = 0, score = -1;
+	uint32_t flags = 0;
+	int r;
 
-	if (x < 0)
-		x = 0;
-	if (x > PFSE_SAMPLE_MAX)
-		x = PFSE_SAMPLE_MAX;
+	if (x < 0 || x > PFSE_SAMPLE_MAX) {
+		x = x < 0 ? 0 : PFSE_SAMPLE_MAX;
+		flags |= PFSE_OBS_F_CLAMPED;
+	}
 	y = to_model(pred, x);
-	if (hd->nobs >= pred->warmup && step_forecast(pred, bst, &m, &v) == 0 && v > 0) {
+	if (step_forecast(pred, bst, &m, &v) == 0 && isfinite(m) && v > 0 && isfinite(v)) {
 		double d = y - m;
 
-		an = d * d > pred->z_anomaly * pred->z_anomaly * v;
+		score = fabs(d) / sqrt(v);
+		if (hd->nobs >= pred->warmup && d * d > pred->z_anomaly * pred->z_anomaly * v)
+			flags |= PFSE_OBS_F_ANOMALY;
+	}
+	if (out) {
+		out->forecast = from_model(pred, m);
+		out->score = hd->nobs >= pred->warmup ? score : -1;
+		out->reserved = 0;
+		out->reserved2 = 0;
 	}
 	r = step_observe(pred, bst, y);
 	if (r < 0)
 		return r;
 	hd->nobs++;
-	if (anomaly)
-		*anomaly = an;
 	r = step_forecast(pred, bst, &m, &v);
 	if (r < 0)
 		return r;
@@ -813,25 +820,29 @@ observe_one(struct pfse_predictor *pred, void *state, double x, int *anomaly)
 		pfse_prior_init(&pr);
 		pr.level = y;
 		pred->ops->flow_init(pred->model, bst, &pr, pred->user);
-		return -ERANGE;
+		flags |= PFSE_OBS_F_RESTART;
+		r = -ERANGE;
 	}
-	return 0;
+	if (out)
+		out->flags = flags;
+	return r;
 }
 
 PFSE_API int
-pfse_predictor_observe(struct pfse_predictor *pred, void *state, double x, int *anomaly)
+pfse_predictor_observe(struct pfse_predictor *pred, void *state, double x,
+		       struct pfse_observation *out)
 {
 	if (!pred || !state || !aligned8(state) || !isfinite(x))
 		return -EINVAL;
-	return observe_one(pred, state, x, anomaly);
+	return observe_one(pred, state, x, out);
 }
 
 PFSE_API int
 pfse_predictor_observe_burst(struct pfse_predictor *pred, void *const states[],
-			     const double x[], unsigned n, uint64_t *anomaly_mask,
-			     uint64_t *error_mask)
+			     const double x[], unsigned n, struct pfse_observation out[],
+			     uint64_t *anomaly_mask)
 {
-	uint64_t an_mask = 0, err_mask = 0;
+	uint64_t an_mask = 0;
 	int ok = 0;
 
 	if (!pred || n > PFSE_BURST_MAX || (n > 0 && (!states || !x)))
@@ -843,24 +854,27 @@ pfse_predictor_observe_burst(struct pfse_predictor *pred, void *const states[],
 	for (unsigned i = 0; i < n; i++)
 		__builtin_prefetch(states[i], 1);
 	for (unsigned i = 0; i < n; i++) {
-		int an = 0, r;
+		struct pfse_observation o;
+		int r;
 
 		if (!isfinite(x[i])) {
-			err_mask |= 1ull << i;
+			if (out) {
+				memset(&out[i], 0, sizeof(out[i]));
+				out[i].score = -1;
+				out[i].flags = PFSE_OBS_F_REJECTED;
+			}
 			continue;
 		}
-		r = observe_one(pred, states[i], x[i], &an);
-		if (r < 0)
-			err_mask |= 1ull << i;
-		else
+		r = observe_one(pred, states[i], x[i], &o);
+		if (r == 0)
 			ok++;
-		if (an)
+		if (o.flags & PFSE_OBS_F_ANOMALY)
 			an_mask |= 1ull << i;
+		if (out)
+			out[i] = o;
 	}
 	if (anomaly_mask)
 		*anomaly_mask = an_mask;
-	if (error_mask)
-		*error_mask = err_mask;
 	return ok;
 }
 
@@ -884,17 +898,14 @@ z_of(double level)
 	return z;
 }
 
-PFSE_API int
-pfse_predictor_forecast(struct pfse_predictor *pred, const void *state, unsigned h,
-			double level, struct pfse_forecast *out)
+static int
+forecast_with_z(struct pfse_predictor *pred, const void *state, unsigned h, double z,
+		struct pfse_forecast *out)
 {
 	const struct flow_hdr *hd = state;
-	double m, v, sd, z;
+	double m, v, sd;
 	int r;
 
-	if (!pred || !state || !aligned8(state) || !out || h == 0 || h > PFSE_HORIZON_MAX ||
-	    !(level > 0 && level < 1))
-		return -EINVAL;
 	if (h == 1)
 		r = step_forecast(pred, backend_state((void *)(uintptr_t)state), &m, &v);
 	else
@@ -905,10 +916,11 @@ pfse_predictor_forecast(struct pfse_predictor *pred, const void *state, unsigned
 	if (!isfinite(m) || !isfinite(v) || v < 0)
 		return -ERANGE;
 	sd = sqrt(v);
-	z = z_of(level);
 	out->mean = from_model(pred, m);
 	out->lo = from_model(pred, m - z * sd);
 	out->hi = from_model(pred, m + z * sd);
+	if (!isfinite(out->hi))
+		out->hi = from_model(pred, m) > 0 ? PFSE_SAMPLE_MAX : 0;
 	out->sd = sd;
 	out->h = h;
 	out->flags = 0;
@@ -917,6 +929,26 @@ pfse_predictor_forecast(struct pfse_predictor *pred, const void *state, unsigned
 	if (hd->nobs < pred->warmup)
 		out->flags |= PFSE_FORECAST_F_WARMUP;
 	return 0;
+}
+
+PFSE_API int
+pfse_predictor_forecast(struct pfse_predictor *pred, const void *state, unsigned h,
+			double level, struct pfse_forecast *out)
+{
+	if (!pred || !state || !aligned8(state) || !out || h == 0 || h > PFSE_HORIZON_MAX ||
+	    !(level > 0 && level < 1))
+		return -EINVAL;
+	return forecast_with_z(pred, state, h, z_of(level), out);
+}
+
+PFSE_API int
+pfse_predictor_forecast_z(struct pfse_predictor *pred, const void *state, unsigned h, double z,
+			  struct pfse_forecast *out)
+{
+	if (!pred || !state || !aligned8(state) || !out || h == 0 || h > PFSE_HORIZON_MAX ||
+	    !(z >= 0) || !isfinite(z))
+		return -EINVAL;
+	return forecast_with_z(pred, state, h, z, out);
 }
 
 /* ---- fitting ------------------------------------------------------------------------- */

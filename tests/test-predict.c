@@ -369,18 +369,26 @@ END_TEST
 START_TEST(anomalies)
 {
 	struct pfse_predictor *pred = mkpred("ses", NULL);
-	int an = -1;
+	struct pfse_observation o;
 
 	start(pred, 1000, 0);
 	/* A steady flow with small noise, then a burst far outside its interval. */
 	for (unsigned i = 0; i < 50; i++) {
-		ck_assert_int_eq(pfse_predictor_observe(pred, state_buf, 1000 + (i % 3) * 10, &an),
+		ck_assert_int_eq(pfse_predictor_observe(pred, state_buf, 1000 + (i % 3) * 10, &o),
 				 0);
-		if (i > 5)
-			ck_assert_int_eq(an, 0);
+		if (i > 5) {
+			ck_assert_uint_eq(o.flags & PFSE_OBS_F_ANOMALY, 0);
+			ck_assert(o.score >= 0 && o.score < 3);
+		}
+		if (i < 3)
+			ck_assert_double_eq(o.score, -1); /* warm-up: no score */
 	}
-	ck_assert_int_eq(pfse_predictor_observe(pred, state_buf, 50000, &an), 0);
-	ck_assert_int_eq(an, 1);
+	ck_assert_int_eq(pfse_predictor_observe(pred, state_buf, 50000, &o), 0);
+	ck_assert_uint_eq(o.flags, PFSE_OBS_F_ANOMALY);
+	ck_assert(o.score > 100);
+	ck_assert_double_eq_tol(o.forecast, 1010, 15);
+	ck_assert_int_eq(pfse_predictor_observe(pred, state_buf, -5, &o), 0);
+	ck_assert(o.flags & PFSE_OBS_F_CLAMPED);
 	pfse_predictor_destroy(pred);
 }
 END_TEST
@@ -392,7 +400,8 @@ START_TEST(observe_burst_equals_single)
 	static uint64_t a[8][8], b[8][8];
 	void *pa[8], *pb[8];
 	double x[8];
-	uint64_t an = 7, err = 7;
+	struct pfse_observation ob[8];
+	uint64_t an = 7;
 
 	for (unsigned i = 0; i < 8; i++) {
 		pa[i] = a[i];
@@ -404,24 +413,31 @@ START_TEST(observe_burst_equals_single)
 		for (unsigned i = 0; i < 8; i++)
 			x[i] = 100 * (i + 1) + (r % 5) * 7 + (r == 19 && i == 3 ? 1e6 : 0);
 		x[5] = r == 10 ? NAN : x[5];
-		ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, x, 8, &an, &err),
+		ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, x, 8, ob, &an),
 				 r == 10 ? 7 : 8);
 		for (unsigned i = 0; i < 8; i++) {
-			int one = -1, ret = pfse_predictor_observe(pred, pb[i], x[i], &one);
+			struct pfse_observation one;
+			int ret = pfse_predictor_observe(pred, pb[i], x[i], &one);
 
-			ck_assert_int_eq(ret < 0, (int)((err >> i) & 1));
-			if (ret == 0)
-				ck_assert_int_eq(one, (int)((an >> i) & 1));
+			if (r == 10 && i == 5) {
+				ck_assert_int_eq(ret, -EINVAL);
+				ck_assert_uint_eq(ob[i].flags, PFSE_OBS_F_REJECTED);
+				continue;
+			}
+			ck_assert_int_eq(ret, 0);
+			ck_assert_mem_eq(&one, &ob[i], sizeof(one));
+			ck_assert_int_eq((int)((an >> i) & 1),
+					 (one.flags & PFSE_OBS_F_ANOMALY) != 0);
 		}
 	}
 	ck_assert_uint_eq(an, 1u << 3); /* the burst of flow 3 */
 	ck_assert_mem_eq(a, b, sizeof(a));
-	ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, x, PFSE_BURST_MAX + 1, &an, NULL),
+	ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, x, PFSE_BURST_MAX + 1, NULL, &an),
 			 -EINVAL);
-	ck_assert_int_eq(pfse_predictor_observe_burst(pred, NULL, x, 1, &an, NULL), -EINVAL);
-	ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, NULL, 1, &an, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_predictor_observe_burst(pred, NULL, x, 1, NULL, &an), -EINVAL);
+	ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, NULL, 1, NULL, &an), -EINVAL);
 	pa[2] = (uint8_t *)a[2] + 4;
-	ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, x, 8, &an, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_predictor_observe_burst(pred, pa, x, 8, NULL, NULL), -EINVAL);
 	ck_assert_int_eq(pfse_predictor_observe_burst(pred, NULL, NULL, 0, NULL, NULL), 0);
 	pfse_predictor_destroy(pred);
 }
@@ -445,6 +461,149 @@ START_TEST(log1p_transform)
 	/* Asymmetric in sample units, never below 0. */
 	ck_assert(f.hi - f.mean > f.mean - f.lo);
 	ck_assert(f.lo >= 0);
+	pfse_predictor_destroy(pred);
+}
+END_TEST
+
+/* ---- calibration ----------------------------------------------------------------------- */
+
+static struct pfse_calibrator *
+mkcal(uint32_t window, uint32_t min_scores)
+{
+	struct pfse_calibrator_params p;
+	struct pfse_calibrator *c = NULL;
+
+	pfse_calibrator_params_init(&p);
+	p.window = window;
+	p.min_scores = min_scores;
+	ck_assert_int_eq(pfse_calibrator_create(&p, &c), 0);
+	return c;
+}
+
+START_TEST(calibrator_quantiles)
+{
+	struct pfse_calibrator *c = mkcal(100, 10);
+	double z;
+
+	/* Fewer than min_scores: the normal quantile. */
+	for (unsigned i = 0; i < 9; i++)
+		ck_assert_int_eq(pfse_calibrator_add(c, 1000.0), 0);
+	ck_assert_int_eq(pfse_calibrator_z(c, 0.95, &z), 0);
+	ck_assert_double_eq_tol(z, 1.959963984540054, 1e-12);
+	/* 100 scores 1..100 (shuffled): the ceil(101 level)-th smallest. */
+	for (unsigned i = 0; i < 100; i++)
+		ck_assert_int_eq(pfse_calibrator_add(c, (double)((i * 37) % 100 + 1)), 0);
+	ck_assert_uint_eq(pfse_calibrator_count(c), 100);
+	ck_assert_int_eq(pfse_calibrator_z(c, 0.8, &z), 0);
+	ck_assert_double_eq(z, 81);
+	ck_assert_int_eq(pfse_calibrator_z(c, 0.95, &z), 0);
+	ck_assert_double_eq(z, 96);
+	ck_assert_int_eq(pfse_calibrator_z(c, 0.8, &z), 0); /* cached */
+	ck_assert_double_eq(z, 81);
+	ck_assert_int_eq(pfse_calibrator_z(c, 0.999, &z), 0); /* past the window: the max */
+	ck_assert_double_eq(z, 100);
+	/* The window rolls: 100 more scores of 0.5 replace all. */
+	for (unsigned i = 0; i < 100; i++)
+		pfse_calibrator_add(c, 0.5);
+	ck_assert_int_eq(pfse_calibrator_z(c, 0.8, &z), 0);
+	ck_assert_double_eq(z, 0.5);
+	pfse_calibrator_destroy(c);
+}
+END_TEST
+
+START_TEST(calibrator_merge_and_arguments)
+{
+	struct pfse_calibrator *a = mkcal(10, 1), *b = mkcal(10, 1);
+	struct pfse_calibrator_params p;
+	struct pfse_calibrator *c = (struct pfse_calibrator *)0x1;
+	double z = 3;
+
+	for (unsigned i = 1; i <= 15; i++)
+		pfse_calibrator_add(b, i); /* b holds 6..15 */
+	pfse_calibrator_add(a, 100);
+	ck_assert_int_eq(pfse_calibrator_merge(a, b), 0);
+	ck_assert_uint_eq(pfse_calibrator_count(a), 10); /* 100 rolled out: 6..15 */
+	ck_assert_int_eq(pfse_calibrator_z(a, 0.5, &z), 0);
+	ck_assert_double_eq(z, 11); /* the ceil(11 / 2) = 6th smallest */
+	ck_assert_int_eq(pfse_calibrator_merge(a, a), -EINVAL);
+	ck_assert_int_eq(pfse_calibrator_merge(NULL, b), -EINVAL);
+	ck_assert_int_eq(pfse_calibrator_add(a, -1), -EINVAL);
+	ck_assert_int_eq(pfse_calibrator_add(a, NAN), -EINVAL);
+	ck_assert_int_eq(pfse_calibrator_add(a, INFINITY), -EINVAL);
+	ck_assert_int_eq(pfse_calibrator_add(NULL, 1), -EINVAL);
+	ck_assert_int_eq(pfse_calibrator_z(a, 1.0, &z), -EINVAL);
+	ck_assert_int_eq(pfse_calibrator_z(a, 0.5, NULL), -EINVAL);
+	ck_assert_uint_eq(pfse_calibrator_count(NULL), 0);
+	pfse_calibrator_params_init(&p);
+	p.window = (1u << 20) + 1;
+	ck_assert_int_eq(pfse_calibrator_create(&p, &c), -EINVAL);
+	ck_assert_int_eq(pfse_calibrator_create(NULL, &c), -EINVAL);
+	ck_assert_ptr_eq(c, (struct pfse_calibrator *)0x1);
+	pfse_calibrator_destroy(a);
+	pfse_calibrator_destroy(b);
+	pfse_calibrator_destroy(NULL);
+}
+END_TEST
+
+/* Heavy-tailed errors (a normal scale mixture): the model's normal intervals miss their
+ * level, the calibrated ones hit it. */
+START_TEST(calibrated_coverage)
+{
+	struct pfse_model_params m;
+	struct pfse_predictor *pred;
+	struct pfse_calibrator *cal = mkcal(2000, 200);
+	static const double levels[2] = { 0.8, 0.95 };
+	unsigned hit_cal[2] = { 0, 0 }, hit_norm[2] = { 0, 0 }, n = 0;
+	uint64_t seed = 12345;
+
+	pfse_model_params_init(&m);
+	m.alpha = 0.05;
+	pred = mkpred("ses", &m);
+	start(pred, 1000, 0);
+	for (unsigned t = 0; t < 30000; t++) {
+		double u1, u2, g, x;
+		struct pfse_observation o;
+
+		/* Box-Muller on a xorshift, 1 in 10 samples with 6 times the spread */
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		u1 = ((seed >> 11) + 0.5) / 9007199254740992.0;
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		u2 = ((seed >> 11) + 0.5) / 9007199254740992.0;
+		g = sqrt(-2 * log(u1)) * cos(2 * 3.141592653589793 * u2);
+		x = 1000 + 20 * g * ((seed & 0xff) < 26 ? 6 : 1);
+		if (t >= 1000) {
+			for (unsigned k = 0; k < 2; k++) {
+				struct pfse_forecast fc, fn;
+				double z;
+
+				double lv = levels[k];
+				int r1, r2;
+
+				ck_assert_int_eq(pfse_calibrator_z(cal, lv, &z), 0);
+				r1 = pfse_predictor_forecast_z(pred, state_buf, 1, z, &fc);
+				r2 = pfse_predictor_forecast(pred, state_buf, 1, lv, &fn);
+				ck_assert_int_eq(r1, 0);
+				ck_assert_int_eq(r2, 0);
+				hit_cal[k] += x >= fc.lo && x <= fc.hi;
+				hit_norm[k] += x >= fn.lo && x <= fn.hi;
+			}
+			n++;
+		}
+		ck_assert_int_eq(pfse_predictor_observe(pred, state_buf, x, &o), 0);
+		if (o.score >= 0)
+			pfse_calibrator_add(cal, o.score);
+	}
+	for (unsigned k = 0; k < 2; k++) {
+		double cov = (double)hit_cal[k] / n;
+
+		ck_assert_msg(fabs(cov - levels[k]) < 0.015, "level %.2f: calibrated %.4f",
+			      levels[k], cov);
+	}
+	/* The test is meaningful: at 80% the normal interval is far too wide here (the
+	 * outliers inflate sd): above 0.85 instead of 0.80. */
+	ck_assert_msg((double)hit_norm[0] / n > 0.85, "normal at 0.8: %.4f",
+		      (double)hit_norm[0] / n);
+	pfse_calibrator_destroy(cal);
 	pfse_predictor_destroy(pred);
 }
 END_TEST
@@ -815,6 +974,9 @@ predict_suite(void)
 	tcase_add_test(tc, anomalies);
 	tcase_add_test(tc, log1p_transform);
 	tcase_add_test(tc, observe_burst_equals_single);
+	tcase_add_test(tc, calibrator_quantiles);
+	tcase_add_test(tc, calibrator_merge_and_arguments);
+	tcase_add_test(tc, calibrated_coverage);
 	tcase_add_test(tc, normal_quantile_known_answers);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fit");

@@ -260,41 +260,63 @@ PFSE_API int
 pfse_predictor_flow_init(struct pfse_predictor *pred, void *state,
 			 const struct pfse_prior *prior);
 
+/** What one sample told about a flow (pfse_predictor_observe()). 32 bytes. */
+struct pfse_observation {
+	double forecast;  /**< the one-step forecast made before the sample (sample units) */
+	double score;     /**< |sample - forecast| / sd in model units: the conformal score
+			       (pfse_calibrator_add()); -1 when there was no forecast to
+			       compare with (warm-up, or sd 0) */
+	uint32_t flags;   /**< PFSE_OBS_F_* */
+	uint32_t reserved; /**< zero */
+	uint64_t reserved2; /**< zero */
+};
+
+/** @name Observation flags
+ * @{ */
+/** The sample fell outside the one-step interval at `anomaly_level`. */
+#define PFSE_OBS_F_ANOMALY (1u << 0)
+/** The model's arithmetic overflowed: the state restarted at this sample. */
+#define PFSE_OBS_F_RESTART (1u << 1)
+/** The sample was negative or above PFSE_SAMPLE_MAX, and clamped. */
+#define PFSE_OBS_F_CLAMPED (1u << 2)
+/** The sample was NaN or infinite and ignored (burst calls only). */
+#define PFSE_OBS_F_REJECTED (1u << 3)
+/** @} */
+
 /**
  * Adds one closed interval's sample to a flow.
- * @param pred    Predictor.
- * @param state   The flow's state.
- * @param x       The sample (see "Samples" above for the rule on bad values).
- * @param anomaly Receives 1 if x fell outside the previous one-step forecast's interval
- *                at `anomaly_level`, else 0 (may be NULL).
+ * @param pred  Predictor.
+ * @param state The flow's state.
+ * @param x     The sample (see "Samples" above for the rule on bad values).
+ * @param out   Receives what the sample told (may be NULL).
  * @return 0; `-EINVAL` for NULL arguments or a NaN/infinite sample (state unchanged);
  *         `-ERANGE` if the model's arithmetic overflowed (the state restarts at the
- *         sample: level x, no trend).
+ *         sample: level x, no trend; `out` says so too).
  * @since 0.2
  */
 PFSE_API int
-pfse_predictor_observe(struct pfse_predictor *pred, void *state, double x, int *anomaly);
+pfse_predictor_observe(struct pfse_predictor *pred, void *state, double x,
+		       struct pfse_observation *out);
 
 /**
  * Adds one sample to each of `n` flows (the flows whose interval just closed), fetching
- * states a few flows ahead so that flows spread over memory cost little more than one.
+ * every state first so that flows spread over memory cost little more than one.
  * Equivalent to pfse_predictor_observe() on each.
  *
- * @param pred         Predictor.
- * @param states       `n` flow states.
- * @param x            `n` samples; a NaN or infinite one is skipped (its error bit set).
- * @param n            0 to PFSE_BURST_MAX.
+ * @param pred   Predictor.
+ * @param states `n` flow states.
+ * @param x      `n` samples; a NaN or infinite one is skipped (PFSE_OBS_F_REJECTED).
+ * @param n      0 to PFSE_BURST_MAX.
+ * @param out    Receives `n` observations (may be NULL).
  * @param anomaly_mask Receives bit i set when sample i was an anomaly (may be NULL).
- * @param error_mask   Receives bit i set when flow i was not updated normally: a bad
- *                     sample, or -ERANGE and a restart (may be NULL).
- * @return The number of flows updated normally, or `-EINVAL` (NULL or misaligned state,
- *         n > PFSE_BURST_MAX); then nothing was updated.
+ * @return The number of flows updated without restart, or `-EINVAL` (NULL or misaligned
+ *         state, n > PFSE_BURST_MAX); then nothing was updated.
  * @since 0.2
  */
 PFSE_API int
 pfse_predictor_observe_burst(struct pfse_predictor *pred, void *const states[],
-			     const double x[], unsigned n, uint64_t *anomaly_mask,
-			     uint64_t *error_mask);
+			     const double x[], unsigned n, struct pfse_observation out[],
+			     uint64_t *anomaly_mask);
 
 /**
  * Forecasts a flow's sample h intervals ahead.
@@ -375,6 +397,108 @@ PFSE_API int
 pfse_predictor_fit(struct pfse_predictor *pred, const double *const series[],
 		   const uint32_t lens[], unsigned n, uint32_t flags,
 		   struct pfse_fit_report *report);
+
+/**
+ * Forecasts with an explicit interval multiplier: lo and hi are mean -+ z sd in model
+ * units (pfse_calibrator_z() gives a calibrated z).
+ * @param pred  Predictor.
+ * @param state The flow's state.
+ * @param h     Horizon, 1 to PFSE_HORIZON_MAX.
+ * @param z     Multiplier, finite and >= 0.
+ * @param out   Receives the forecast.
+ * @return As pfse_predictor_forecast().
+ * @since 0.2
+ */
+PFSE_API int
+pfse_predictor_forecast_z(struct pfse_predictor *pred, const void *state, unsigned h, double z,
+			  struct pfse_forecast *out);
+
+/**
+ * @defgroup calibrator Interval calibration
+ * Split-conformal calibration of prediction intervals: a rolling window of the recent
+ * one-step scores |error| / sd (pfse_observation::score); the interval multiplier for a
+ * level is the ceil((n + 1) level)-th smallest of the n scores, so that on exchangeable
+ * errors the interval covers `level` of the samples whatever their distribution. Keep
+ * one per class and per thread, and merge them on the control thread.
+ * @note One thread at a time per calibrator.
+ * @{
+ */
+
+struct pfse_calibrator;
+
+/** Calibrator parameters. Prepare with pfse_calibrator_params_init(). */
+struct pfse_calibrator_params {
+	size_t size;         /**< set by pfse_calibrator_params_init() */
+	uint32_t window;     /**< scores kept; 0 = 1000; at most 1 << 20 */
+	uint32_t min_scores; /**< below this many, the normal quantile is used; 0 = 50 */
+	struct pfse_allocator allocator; /**< zero = malloc/free */
+};
+
+/**
+ * Prepares calibrator params with every field at its default.
+ * @param p Params to prepare.
+ * @since 0.2
+ */
+static inline void
+pfse_calibrator_params_init(struct pfse_calibrator_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->size = sizeof(*p);
+}
+
+/**
+ * Creates a calibrator (all memory allocated here).
+ * @return 0, `-EINVAL`, or `-ENOMEM`.
+ * @since 0.2
+ */
+PFSE_API int
+pfse_calibrator_create(const struct pfse_calibrator_params *p, struct pfse_calibrator **out);
+
+/**
+ * Destroys a calibrator. NULL is accepted and ignored.
+ * @since 0.2
+ */
+PFSE_API void
+pfse_calibrator_destroy(struct pfse_calibrator *cal);
+
+/**
+ * Adds a score (pfse_observation::score); the oldest leaves a full window.
+ * @return 0, or `-EINVAL` for NULL `cal` or a score that is negative (no forecast), NaN
+ *         or infinite (then ignored).
+ * @since 0.2
+ */
+PFSE_API int
+pfse_calibrator_add(struct pfse_calibrator *cal, double score);
+
+/**
+ * The calibrated interval multiplier for a level.
+ * @param cal   Calibrator.
+ * @param level In (0, 1).
+ * @param z     Receives the multiplier: the conformal quantile of the scores, or the
+ *              normal quantile while fewer than `min_scores` were added.
+ * @return 0, or `-EINVAL`.
+ * @since 0.2
+ */
+PFSE_API int
+pfse_calibrator_z(struct pfse_calibrator *cal, double level, double *z);
+
+/**
+ * Adds `src`'s scores to `dst` (oldest first), as if they had been added to it.
+ * @return 0, or `-EINVAL` for NULL arguments or `dst == src`.
+ * @since 0.2
+ */
+PFSE_API int
+pfse_calibrator_merge(struct pfse_calibrator *dst, struct pfse_calibrator *src);
+
+/**
+ * Number of scores in the window.
+ * @return The count, or 0 for NULL.
+ * @since 0.2
+ */
+PFSE_API uint32_t
+pfse_calibrator_count(struct pfse_calibrator *cal);
+
+/** @} */
 
 /**
  * The standard normal quantile z such that P(Z <= z) = p (Acklam's rational
