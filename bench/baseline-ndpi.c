@@ -13,9 +13,11 @@ baseline_ndpi_des_size(void)
 void
 baseline_ndpi_des_init(void *states, size_t stride, unsigned n, double alpha, double beta)
 {
-	for (unsigned i = 0; i < n; i++)
-		ndpi_des_init((struct ndpi_des_struct *)((char *)states + stride * i), alpha, beta,
-			      0.05f);
+	for (unsigned i = 0; i < n; i++) {
+		void *st = (char *)states + stride * i;
+
+		ndpi_des_init((struct ndpi_des_struct *)st, alpha, beta, 0.05f);
+	}
 }
 
 double
@@ -27,8 +29,9 @@ baseline_ndpi_des_run(void *states, size_t stride, const uint32_t *idx, const do
 	for (unsigned i = 0; i < n; i++) {
 		double f = 0, band = 0;
 
-		ndpi_des_add_value((struct ndpi_des_struct *)((char *)states + stride * idx[i]),
-				   (u_int64_t)values[i], &f, &band);
+		ndpi_des_add_value(
+			(struct ndpi_des_struct *)(void *)((char *)states + stride * idx[i]),
+			(u_int64_t)values[i], &f, &band);
 		sum += f;
 	}
 	return sum;

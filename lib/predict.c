@@ -971,15 +971,8 @@ sigmoid(double u)
 	return 1.0 / (1.0 + exp(-u));
 }
 
-static inline double
-logit(double p)
-{
-	return log(p / (1.0 - p));
-}
-
 #define PHI_LO 0.8
 #define PHI_HI 0.98
-
 
 static inline double
 sample_of(const struct fit_data *fd, unsigned k, uint32_t t)

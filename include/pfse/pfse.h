@@ -13,6 +13,7 @@
 #include <pfse/flow_key.h>
 #include <pfse/parse.h>
 #include <pfse/flow_table.h>
+#include <pfse/history.h>
 #include <pfse/predict.h>
 
 #endif /* PFSE_PFSE_H */
