@@ -15,5 +15,6 @@
 #include <pfse/flow_table.h>
 #include <pfse/history.h>
 #include <pfse/predict.h>
+#include <pfse/select.h>
 
 #endif /* PFSE_PFSE_H */

@@ -366,7 +366,10 @@ pfse_fit_report_init(struct pfse_fit_report *r)
 /**
  * Refits the model's parameters from series (for example the pooled series of a class's
  * flows), off the packet path. Built-in backends minimise the sum of squared one-step
- * errors with GSL's Nelder-Mead simplex:
+ * errors by Levenberg-Marquardt (steps solved by GSL's modified Cholesky), with the
+ * exact Hessian of the SSE for ses and holt (so it takes Newton steps) and the
+ * Gauss-Newton one for holt-winters and arima; bounded parameters are optimised through
+ * a logistic map:
  *  - ses, holt, holt-winters: alpha, beta (holt's beta as in statsmodels), phi (damped:
  *    in [0.8, 0.98], as R's forecast package bounds it), gamma; each series starts at
  *    level = its first sample and trend 0 (holt-winters: the mean and deviations of its
