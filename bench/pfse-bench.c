@@ -32,6 +32,11 @@
  *          + one-step forecast); predict-fit (Holt fit of a 200-point series, with its
  *          SSE, against nDPI's ndpi_des_fitting grid and the SSE of its choice), and
  *          predict-arima-fit (ARIMA(1,1,1) CSS fit + 10-step forecast of 200 points).
+ *   forecast-quality  accuracy, not speed (quality.c): MASE at horizons 1 and 5 and the
+ *          coverage of 80%/95% intervals of every backend and of the automatic choice,
+ *          over the flows of real captures (--quality-capture, default: every capture of
+ *          the shared data set, else the bundled ones) and of traffic generated from
+ *          flow-size CDFs (--dist, default: two of the shared data set's).
  */
 #define _DEFAULT_SOURCE /* libpcap's BSD types */
 #include <errno.h>
@@ -46,7 +51,10 @@
 
 #include <pfse/pfse.h>
 
+#include <dirent.h>
+
 #include "bench-util.h"
+#include "quality.h"
 #ifdef PFSE_BENCH_HAVE_DPDK
 #include "baseline-dpdk.h"
 #endif
@@ -73,7 +81,14 @@ struct capture {
 static struct capture captures[MAX_CAPTURES];
 static unsigned ncaptures;
 
-static const char *const case_names[] = { "parse", "hash", "table", "predict" };
+static const char *const case_names[] = { "parse", "hash", "table", "predict",
+					  "forecast-quality" };
+static const char *q_captures[256];
+static unsigned q_ncaptures;
+static const char *q_dists[16];
+static unsigned q_ndists;
+static struct quality_opts q_opts = { .interval_ns = 100000000ull, .dist_flows = 20000,
+				      .min_len = 20 };
 static uint32_t opt_flows[4] = { 1000000, 4000000 };
 static unsigned opt_nflows = 2;
 static unsigned opt_samples = 1u << 21;
@@ -1093,12 +1108,104 @@ case_predict(void)
 
 /* ---- main ------------------------------------------------------------------------------- */
 
+/* The shared data set: $PFSE_SHARED_DATA, else the one next to the source tree. */
+static const char *
+shared_dir(void)
+{
+	const char *env = getenv("PFSE_SHARED_DATA");
+	DIR *dd;
+
+	if (env && *env)
+		return env;
+	dd = opendir(PFSE_BENCH_SHARED);
+	if (!dd)
+		return NULL;
+	closedir(dd);
+	return PFSE_BENCH_SHARED;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Adds the captures of one folder of the shared data set, in name order. */
+static void
+add_capture_dir(const char *root, const char *sub)
+{
+	char path[4096];
+	struct dirent *de;
+	unsigned first = q_ncaptures;
+	DIR *dd;
+
+	snprintf(path, sizeof(path), "%s/%s", root, sub);
+	dd = opendir(path);
+	if (!dd)
+		return;
+	while ((de = readdir(dd)) && q_ncaptures < 256) {
+		size_t n = strlen(de->d_name);
+
+		if ((n > 5 && strcmp(de->d_name + n - 5, ".pcap") == 0) ||
+		    (n > 7 && strcmp(de->d_name + n - 7, ".pcapng") == 0)) {
+			char *full = malloc(strlen(path) + n + 2);
+
+			if (!full)
+				break;
+			sprintf(full, "%s/%s", path, de->d_name);
+			q_captures[q_ncaptures++] = full;
+		}
+	}
+	closedir(dd);
+	qsort(q_captures + first, q_ncaptures - first, sizeof(q_captures[0]), cmp_str);
+}
+
+static int
+case_quality(void)
+{
+	static const char *const dirs[] = { "mercury", "ndpi", "slips", "suricata-verify",
+					    "tcpreplay", "zeek" };
+	/* Two workloads with long flows: web search (DCTCP) and Facebook's web servers.
+	 * RPC workloads (for example dist/homa/Google_AllRPC.txt) give almost no flow of 20
+	 * intervals; pass them with --dist to see. */
+	static const char *const dists[] = { "dist/empirical-traffic-gen/DCTCP_CDF",
+					     "dist/homa/Facebook_WebServerDist_IntraCluster.txt" };
+	const char *root = shared_dir();
+	static char dpaths[2][4096];
+
+	if (q_ncaptures == 0 && root)
+		for (unsigned i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+			add_capture_dir(root, dirs[i]);
+	if (q_ncaptures == 0) {
+		q_captures[q_ncaptures++] = PFSE_BENCH_DATA "/ftp-data.pcap";
+		q_captures[q_ncaptures++] = PFSE_BENCH_DATA "/quic-vlan-snap128.pcap";
+	}
+	if (q_ndists == 0 && root && q_opts.dist_flows > 0) {
+		for (unsigned i = 0; i < 2; i++) {
+			snprintf(dpaths[i], sizeof(dpaths[i]), "%s/%s", root, dists[i]);
+			q_dists[q_ndists++] = dpaths[i];
+		}
+	}
+	if (q_opts.dist_flows == 0)
+		q_ndists = 0;
+	if (!root && q_ndists == 0)
+		fprintf(stderr, "pfse-bench: no shared data set (PFSE_SHARED_DATA): "
+				"forecast-quality runs on the bundled captures only\n");
+	q_opts.captures = q_captures;
+	q_opts.ncaptures = q_ncaptures;
+	q_opts.dists = q_dists;
+	q_opts.ndists = q_ndists;
+	return quality_run(&q_opts);
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: pfse-bench [--list] [--case NAME]... [--reps N] [--min-ms MS]\n"
 		   "                  [--capture FILE]... [--no-baseline]\n"
-		   "                  [--flows N[,N...]] [--samples N]\n");
+		   "                  [--flows N[,N...]] [--samples N]\n"
+		   "                  [--quality-capture FILE]... [--dist FILE]...\n"
+		   "                  [--interval-ms MS] [--dist-flows N] [--min-len N]\n");
 }
 
 int
@@ -1113,6 +1220,11 @@ main(int argc, char **argv)
 		{ "no-baseline", no_argument, NULL, 'B' },
 		{ "flows", required_argument, NULL, 'F' },
 		{ "samples", required_argument, NULL, 'S' },
+		{ "quality-capture", required_argument, NULL, 'Q' },
+		{ "dist", required_argument, NULL, 'D' },
+		{ "interval-ms", required_argument, NULL, 'I' },
+		{ "dist-flows", required_argument, NULL, 'N' },
+		{ "min-len", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1175,6 +1287,34 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'Q':
+			if (q_ncaptures < 256)
+				q_captures[q_ncaptures++] = optarg;
+			break;
+		case 'D':
+			if (q_ndists < 16)
+				q_dists[q_ndists++] = optarg;
+			break;
+		case 'I': {
+			double ms = strtod(optarg, NULL);
+
+			if (!(ms >= 1 && ms <= 3600000)) {
+				fprintf(stderr, "pfse-bench: --interval-ms must be 1..3600000\n");
+				return 2;
+			}
+			q_opts.interval_ns = (uint64_t)(ms * 1e6);
+			break;
+		}
+		case 'N':
+			q_opts.dist_flows = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'L':
+			q_opts.min_len = (unsigned)strtoul(optarg, NULL, 10);
+			if (q_opts.min_len < 2) {
+				fprintf(stderr, "pfse-bench: --min-len must be >= 2\n");
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1221,8 +1361,10 @@ main(int argc, char **argv)
 			case_hash();
 		else if (j == 2)
 			case_table();
-		else
+		else if (j == 3)
 			case_predict();
+		else if (case_quality() < 0)
+			return 1;
 	}
 	return 0;
 }

@@ -22,6 +22,8 @@ struct shadow {
 	uint64_t n;        /* samples seen */
 	double last_x;
 	double dsum;       /* sum of |x_t - x_{t-1}| */
+	uint64_t ne;       /* flow mode: errors summed in esum */
+	double esum[PFSE_SELECT_MAX]; /* flow mode: sum of |error| per candidate */
 	/* then: double ring[n_cand][horizon] (horizon > 1 only), then the states */
 };
 
@@ -47,12 +49,14 @@ struct pfse_selector {
 	uint32_t min_samples;
 	uint32_t half_life;
 	uint32_t horizon;
+	uint32_t flow_len;
 	double margin;
 	double decay;
 	size_t slot_size;
 	uint8_t *slots;
 	uint32_t *free_ids;
 	struct sclass *cls;
+	struct sclass global;      /* every class's samples together */
 	struct pfse_selector_stats st;
 	struct pfse_allocator alloc;
 };
@@ -104,7 +108,7 @@ pfse_selector_create(const struct pfse_selector_params *p, struct pfse_selector 
 	if (r < 0)
 		return r;
 	if (!prm.candidates || prm.n_candidates == 0 || prm.n_candidates > PFSE_SELECT_MAX ||
-	    prm.reserved != 0 || pfse_allocator_check(&prm.allocator) < 0)
+	    pfse_allocator_check(&prm.allocator) < 0)
 		return -EINVAL;
 	for (uint32_t c = 0; c < prm.n_candidates; c++)
 		if (!prm.candidates[c])
@@ -139,6 +143,7 @@ pfse_selector_create(const struct pfse_selector_params *p, struct pfse_selector 
 	s->min_samples = prm.min_samples;
 	s->half_life = prm.half_life;
 	s->horizon = prm.horizon;
+	s->flow_len = prm.flow_len;
 	s->margin = prm.margin;
 	s->decay = exp2(-1.0 / prm.half_life);
 	off = sizeof(struct shadow);
@@ -164,16 +169,47 @@ pfse_selector_create(const struct pfse_selector_params *p, struct pfse_selector 
 	s->nfree = s->nslots;
 	for (uint32_t k = 0; k < s->classes; k++)
 		s->cls[k].pinned = -1;
+	s->global.pinned = -1;
 	*out = s;
 	return 0;
+}
+
+/* A class without enough samples of its own: the global choice once the selector has
+ * enough samples overall, else the default. */
+static inline void
+fallback(const struct pfse_selector *s, unsigned *choice, unsigned *reason)
+{
+	if (s->global.samples >= s->min_samples) {
+		*choice = s->global.choice;
+		*reason = PFSE_SELECT_R_GLOBAL;
+	} else {
+		*choice = 0;
+		*reason = PFSE_SELECT_R_DEFAULT;
+	}
+}
+
+/* A class's choice and reason as they stand (the fallback is read live). */
+static inline void
+current(const struct pfse_selector *s, const struct sclass *k, unsigned *choice,
+	unsigned *reason)
+{
+	if (k->pinned < 0 && k->samples < s->min_samples && k != &s->global) {
+		fallback(s, choice, reason);
+	} else {
+		*choice = k->choice;
+		*reason = k->reason;
+	}
 }
 
 PFSE_API int
 pfse_selector_choice(const struct pfse_selector *sel, uint32_t class_id)
 {
+	unsigned choice, reason;
+
 	if (!sel || class_id >= sel->classes)
 		return -EINVAL;
-	return sel->cls[class_id].choice;
+	current(sel, &sel->cls[class_id], &choice, &reason);
+	return (int)choice;
 }
 
 /* Re-decides a class's choice from its rolling errors. */
@@ -188,9 +224,24 @@ decide(const struct pfse_selector *s, struct sclass *k)
 		return;
 	}
 	if (k->samples < s->min_samples) {
-		k->choice = 0;
-		k->reason = PFSE_SELECT_R_DEFAULT;
+		unsigned c = 0, r = PFSE_SELECT_R_DEFAULT;
+
+		if (k != &s->global)
+			fallback(s, &c, &r);
+		k->choice = (uint8_t)c;
+		k->reason = (uint8_t)r;
 		return;
+	}
+	if (k->reason == PFSE_SELECT_R_DEFAULT || k->reason == PFSE_SELECT_R_GLOBAL ||
+	    k->reason == PFSE_SELECT_R_PINNED) {
+		/* first decision of its own (or just unpinned): start from what the class
+		 * used until now */
+		unsigned c = 0, r = 0;
+
+		if (k != &s->global)
+			fallback(s, &c, &r);
+		k->choice = (uint8_t)c;
+		k->reason = PFSE_SELECT_R_KEPT;
 	}
 	for (unsigned c = 1; c < s->n_cand; c++)
 		if (k->err[c] < k->err[best])
@@ -237,10 +288,33 @@ pfse_selector_shadow_begin(struct pfse_selector *sel, uint32_t class_id, uint64_
 	sh->n = 0;
 	sh->last_x = 0;
 	sh->dsum = 0;
+	sh->ne = 0;
+	memset(sh->esum, 0, sizeof(sh->esum));
 	sel->st.shadowed++;
 	sel->st.active++;
 	*id = i;
 	return 0;
+}
+
+/* Adds one score per candidate (scaled errors) to a class and to the global aggregate. */
+static void
+fold(struct pfse_selector *sel, uint32_t class_id, const double e[])
+{
+	struct sclass *k = &sel->cls[class_id], *g = &sel->global;
+
+	for (unsigned c = 0; c < sel->n_cand; c++) {
+		double v = e[c] <= SCORE_CAP ? e[c] : SCORE_CAP; /* NaN too */
+
+		k->err[c] = sel->decay * k->err[c] + v;
+		g->err[c] = sel->decay * g->err[c] + v;
+	}
+	k->weight = sel->decay * k->weight + 1;
+	g->weight = sel->decay * g->weight + 1;
+	k->samples++;
+	g->samples++;
+	sel->st.scored++;
+	decide(sel, g);
+	decide(sel, k);
 }
 
 PFSE_API int
@@ -249,7 +323,7 @@ pfse_selector_shadow_observe(struct pfse_selector *sel, uint32_t id, double x)
 	double pred[PFSE_SELECT_MAX], scale = 0;
 	struct shadow *sh;
 	unsigned H;
-	int scored;
+	int scored, errs;
 
 	if (!sel || !isfinite(x))
 		return -EINVAL;
@@ -258,11 +332,13 @@ pfse_selector_shadow_observe(struct pfse_selector *sel, uint32_t id, double x)
 	sh = slot_at(sel, id);
 	H = sel->horizon;
 	x = x < 0 ? 0 : (x > PFSE_SAMPLE_MAX ? PFSE_SAMPLE_MAX : x);
-	/* scored: from the third sample on (the scale needs one change before this one),
-	 * once a forecast made H intervals before exists, unless the flow never changed */
-	if (sh->n >= 2 && sh->n >= H && sh->dsum > 0)
+	/* sample mode: scored from the third sample on (the scale needs one change before
+	 * this one), once a forecast made H intervals before exists, unless the flow never
+	 * changed; flow mode: every error from the second sample (H = 1) or the H-th on */
+	if (sel->flow_len == 0 && sh->n >= 2 && sh->n >= H && sh->dsum > 0)
 		scale = sh->dsum / (double)(sh->n - 1);
 	scored = scale > 0;
+	errs = sel->flow_len > 0 && sh->n >= 1 && sh->n >= H;
 	for (unsigned c = 0; c < sel->n_cand; c++) {
 		void *st = state_of(sel, sh, c);
 		struct pfse_observation o;
@@ -292,20 +368,17 @@ pfse_selector_shadow_observe(struct pfse_selector *sel, uint32_t id, double x)
 	sh->last_x = x;
 	sh->n++;
 	sel->st.samples++;
+	if (errs) {
+		for (unsigned c = 0; c < sel->n_cand; c++)
+			sh->esum[c] += fabs(x - pred[c]);
+		sh->ne++;
+	}
 	if (scored) {
-		struct sclass *k = &sel->cls[sh->class_id];
+		double e[PFSE_SELECT_MAX];
 
-		for (unsigned c = 0; c < sel->n_cand; c++) {
-			double e = fabs(x - pred[c]) / scale;
-
-			if (!(e <= SCORE_CAP))
-				e = SCORE_CAP;
-			k->err[c] = sel->decay * k->err[c] + e;
-		}
-		k->weight = sel->decay * k->weight + 1;
-		k->samples++;
-		sel->st.scored++;
-		decide(sel, k);
+		for (unsigned c = 0; c < sel->n_cand; c++)
+			e[c] = fabs(x - pred[c]) / scale;
+		fold(sel, sh->class_id, e);
 	}
 	return 0;
 }
@@ -320,6 +393,14 @@ pfse_selector_shadow_end(struct pfse_selector *sel, uint32_t id)
 	if (id >= sel->nslots || !slot_at(sel, id)->in_use)
 		return -ENOENT;
 	sh = slot_at(sel, id);
+	if (sel->flow_len > 0 && sh->n >= sel->flow_len && sh->ne > 0 && sh->dsum > 0) {
+		/* the flow's MASE per candidate, with the scale of its whole series */
+		double e[PFSE_SELECT_MAX], scale = sh->dsum / (double)(sh->n - 1);
+
+		for (unsigned c = 0; c < sel->n_cand; c++)
+			e[c] = sh->esum[c] / (double)sh->ne / scale;
+		fold(sel, sh->class_id, e);
+	}
 	sh->in_use = 0;
 	sel->free_ids[sel->nfree++] = id;
 	sel->st.active--;
@@ -333,10 +414,6 @@ pfse_selector_pin(struct pfse_selector *sel, uint32_t class_id, int candidate)
 	    candidate >= (int)sel->n_cand)
 		return -EINVAL;
 	sel->cls[class_id].pinned = (int8_t)candidate;
-	if (candidate < 0 && sel->cls[class_id].reason == PFSE_SELECT_R_PINNED) {
-		/* back to automatic: start from the default, then the usual rule */
-		sel->cls[class_id].choice = 0;
-	}
 	decide(sel, &sel->cls[class_id]);
 	return 0;
 }
@@ -348,14 +425,13 @@ pfse_selector_report(const struct pfse_selector *sel, uint32_t class_id,
 	struct pfse_selection r;
 	const struct sclass *k;
 
-	if (!sel || !out || class_id >= sel->classes || out->size < sizeof(size_t) ||
-	    out->size > PFSE_PARAMS_SIZE_MAX)
+	if (!sel || !out || (class_id >= sel->classes && class_id != PFSE_SELECT_GLOBAL) ||
+	    out->size < sizeof(size_t) || out->size > PFSE_PARAMS_SIZE_MAX)
 		return -EINVAL;
-	k = &sel->cls[class_id];
+	k = class_id == PFSE_SELECT_GLOBAL ? &sel->global : &sel->cls[class_id];
 	memset(&r, 0, sizeof(r));
 	r.size = out->size;
-	r.choice = k->choice;
-	r.reason = k->reason;
+	current(sel, k, &r.choice, &r.reason);
 	r.samples = k->samples;
 	r.switches = k->switches;
 	r.weight = k->weight;
@@ -401,7 +477,14 @@ pfse_selector_merge(struct pfse_selector *dst, const struct pfse_selector *src)
 			d->err[c] += s->err[c];
 		d->weight += s->weight;
 		d->samples += s->samples;
-		decide(dst, d);
 	}
+	for (unsigned c = 0; c < dst->n_cand; c++)
+		dst->global.err[c] += src->global.err[c];
+	dst->global.weight += src->global.weight;
+	dst->global.samples += src->global.samples;
+	decide(dst, &dst->global);
+	for (uint32_t i = 0; i < dst->classes; i++)
+		if (src->cls[i].samples)
+			decide(dst, &dst->cls[i]);
 	return 0;
 }

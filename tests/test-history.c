@@ -640,15 +640,16 @@ START_TEST(invalid_arguments)
 	ck_assert_int_eq(pfse_history_prior(h, 0, &pr), -EINVAL);
 	/* an older, smaller prior struct gets only what it has room for */
 	{
-		uint8_t small[offsetof(struct pfse_class_prior, rate_variance) + 8];
-		struct pfse_class_prior *sp = (struct pfse_class_prior *)(void *)small;
+		struct pfse_class_prior big;
+		const uint8_t *raw = (const uint8_t *)&big;
 
-		memset(small, 0, sizeof(small));
-		sp->size = offsetof(struct pfse_class_prior, rate);
-		ck_assert_int_eq(pfse_history_prior(h, 0, sp), 0);
-		ck_assert_uint_eq(sp->size, offsetof(struct pfse_class_prior, rate));
-		for (size_t i = sp->size; i < sizeof(small); i++)
-			ck_assert_uint_eq(small[i], 0);
+		memset(&big, 0xee, sizeof(big));
+		big.size = offsetof(struct pfse_class_prior, rate);
+		ck_assert_int_eq(pfse_history_prior(h, 0, &big), 0);
+		ck_assert_uint_eq(big.size, offsetof(struct pfse_class_prior, rate));
+		ck_assert_uint_eq(big.flows, 0);
+		for (size_t i = big.size; i < sizeof(big); i++)
+			ck_assert_uint_eq(raw[i], 0xee);
 	}
 	ck_assert_int_eq(pfse_history_save(NULL, buf, sizeof(buf), &n), -EINVAL);
 	ck_assert_int_eq(pfse_history_save(h, buf, sizeof(buf), NULL), -EINVAL);

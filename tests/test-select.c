@@ -120,18 +120,23 @@ START_TEST(exact_scaled_errors)
 		ck_assert(r.mase[NCAND] == -1);
 		/* scored from sample max(2, h) on */
 		ck_assert_uint_eq(r.samples, 60 - (h > 2 ? h : 2));
-		ck_assert_uint_eq(r.switches, 1);
+		/* the global choice left the default for holt; the class's own first
+		 * choice started from the global one, so only the global switched */
+		ck_assert_uint_eq(r.switches, 0);
+		ck_assert_uint_eq(report(s, PFSE_SELECT_GLOBAL).switches, 1);
+		ck_assert_uint_eq(report(s, PFSE_SELECT_GLOBAL).choice, C_HOLT);
 		st.size = sizeof(st);
 		ck_assert_int_eq(pfse_selector_stats(s, &st), 0);
 		ck_assert_uint_eq(st.samples, 60);
 		ck_assert_uint_eq(st.scored, r.samples);
 		ck_assert_uint_eq(st.shadowed, 1);
 		ck_assert_uint_eq(st.active, 0);
-		/* other classes untouched */
+		/* other classes have no samples of their own: they use the global choice */
 		r = report(s, 2);
 		ck_assert_uint_eq(r.samples, 0);
-		ck_assert_uint_eq(r.choice, 0);
-		ck_assert_uint_eq(r.reason, PFSE_SELECT_R_DEFAULT);
+		ck_assert_uint_eq(r.choice, C_HOLT);
+		ck_assert_uint_eq(r.reason, PFSE_SELECT_R_GLOBAL);
+		ck_assert_int_eq(pfse_selector_choice(s, 2), C_HOLT);
 		ck_assert(r.mase[0] == -1);
 		pfse_selector_destroy(s);
 	}
@@ -212,11 +217,18 @@ START_TEST(default_hysteresis_and_pins)
 	pfse_prior_init(&pr);
 	pr.level = 7;
 	pr.trend = 3;
-	/* 58 scored samples < 100: still the default */
+	/* 58 scored samples < 100, in the class and overall: still the default */
 	run_flow(s, 1, &pr, y, 60);
 	r = report(s, 1);
 	ck_assert_uint_eq(r.choice, 0);
 	ck_assert_uint_eq(r.reason, PFSE_SELECT_R_DEFAULT);
+	/* 58 more in another class: overall there are enough, in each class not */
+	run_flow(s, 4, &pr, y, 60);
+	ck_assert_uint_eq(report(s, PFSE_SELECT_GLOBAL).reason, PFSE_SELECT_R_BEST);
+	r = report(s, 1);
+	ck_assert_uint_eq(r.choice, C_HOLT);
+	ck_assert_uint_eq(r.reason, PFSE_SELECT_R_GLOBAL);
+	ck_assert_uint_eq(report(s, 4).reason, PFSE_SELECT_R_GLOBAL);
 	run_flow(s, 1, &pr, y, 60);
 	r = report(s, 1);
 	ck_assert_uint_eq(r.choice, C_HOLT);
@@ -374,15 +386,15 @@ START_TEST(merge_and_report_sizes)
 	ck_assert_int_eq(pfse_selector_merge(c, h5), -EINVAL);
 	/* an older, smaller report struct gets only what it has room for */
 	{
-		uint8_t small[offsetof(struct pfse_selection, samples) + 8];
-		struct pfse_selection *sp = (struct pfse_selection *)(void *)small;
+		struct pfse_selection big;
+		const uint8_t *raw = (const uint8_t *)&big;
 
-		memset(small, 0xee, sizeof(small));
-		sp->size = offsetof(struct pfse_selection, samples);
-		ck_assert_int_eq(pfse_selector_report(c, 1, sp), 0);
-		ck_assert_uint_eq(sp->choice, C_HOLT);
-		for (size_t i = sp->size; i < sizeof(small); i++)
-			ck_assert_uint_eq(small[i], 0xee);
+		memset(&big, 0xee, sizeof(big));
+		big.size = offsetof(struct pfse_selection, samples);
+		ck_assert_int_eq(pfse_selector_report(c, 1, &big), 0);
+		ck_assert_uint_eq(big.choice, C_HOLT);
+		for (size_t i = big.size; i < sizeof(big); i++)
+			ck_assert_uint_eq(raw[i], 0xee);
 	}
 	pfse_selector_destroy(a);
 	pfse_selector_destroy(b);
@@ -424,9 +436,6 @@ START_TEST(invalid_arguments)
 	p.margin = NAN;
 	ck_assert_int_eq(pfse_selector_create(&p, &s), -EINVAL);
 	p.margin = 0;
-	p.reserved = 1;
-	ck_assert_int_eq(pfse_selector_create(&p, &s), -EINVAL);
-	p.reserved = 0;
 	p.size = 2;
 	ck_assert_int_eq(pfse_selector_create(&p, &s), -EINVAL);
 	p.size = sizeof(p);
@@ -494,6 +503,61 @@ START_TEST(allocation_failures)
 }
 END_TEST
 
+START_TEST(flow_mode)
+{
+	struct pfse_selector_params p;
+	struct pfse_selector *s = NULL;
+	struct pfse_selection r;
+	struct pfse_prior pr;
+	double line[200], alt[12];
+
+	pfse_selector_params_init(&p);
+	p.candidates = cands;
+	p.n_candidates = NCAND;
+	p.classes = 4;
+	p.sample_every = 1;
+	p.flow_len = 10;
+	p.min_samples = 2;
+	p.half_life = 1000000;
+	ck_assert_int_eq(pfse_selector_create(&p, &s), 0);
+	for (unsigned i = 0; i < 200; i++)
+		line[i] = 10 + 3.0 * i;
+	for (unsigned i = 0; i < 12; i++)
+		alt[i] = i % 2 ? 400 : 0;
+	pfse_prior_init(&pr);
+	pr.level = 7;
+	pr.trend = 3;
+	/* a short flow is not scored; samples are only counted when a flow ends */
+	run_flow(s, 1, &pr, line, 9);
+	ck_assert_uint_eq(report(s, 1).samples, 0);
+	run_flow(s, 1, &pr, line, 200);
+	r = report(s, 1);
+	ck_assert_uint_eq(r.samples, 1);
+	ck_assert(r.mase[C_NAIVE] == 1.0);
+	ck_assert(r.mase[C_HOLT] == 0.0);
+	/* a 12-sample flow weighs as much as the 200-sample one: naive's MASE is 1 on any
+	 * flow, so its average stays 1; holt's is the mean of 0 and its MASE on `alt` */
+	{
+		struct pfse_selector *one = NULL;
+		double holt_alt;
+
+		p.classes = 4;
+		ck_assert_int_eq(pfse_selector_create(&p, &one), 0);
+		run_flow(one, 0, &pr, alt, 12);
+		holt_alt = report(one, 0).mase[C_HOLT];
+		ck_assert(holt_alt > 0.5);
+		pfse_selector_destroy(one);
+		run_flow(s, 1, &pr, alt, 12);
+		r = report(s, 1);
+		ck_assert_uint_eq(r.samples, 2);
+		ck_assert_double_eq_tol(r.mase[C_NAIVE], 1.0, 1e-5);
+		ck_assert_double_eq_tol(r.mase[C_HOLT], holt_alt / 2, 1e-5 * holt_alt);
+		ck_assert_uint_eq(r.choice, C_HOLT);
+	}
+	pfse_selector_destroy(s);
+}
+END_TEST
+
 static Suite *
 select_suite(void)
 {
@@ -506,6 +570,7 @@ select_suite(void)
 	tcase_add_test(tc, default_hysteresis_and_pins);
 	tcase_add_test(tc, sampling_and_pool);
 	tcase_add_test(tc, merge_and_report_sizes);
+	tcase_add_test(tc, flow_mode);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("api");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -6,8 +6,10 @@
  *
  * A selector holds up to PFSE_SELECT_MAX candidate predictors (struct pfse_predictor,
  * each a backend with its parameters) and a class space of `classes` ids (for example the
- * slots of a struct pfse_history). Candidate 0 is the default: every class uses it until
- * it has `min_samples` scored samples.
+ * slots of a struct pfse_history). A class uses its own choice once it has `min_samples`
+ * scored samples; before that, the global choice (made the same way from the samples of
+ * all classes together) once there are `min_samples` of those, and before that candidate
+ * 0, the default.
  *
  * Shadowing. pfse_selector_shadow_begin() admits a new flow to shadowing when its hash
  * falls in the sample (hash % sample_every == 0) and a shadow slot is free (there are
@@ -19,11 +21,20 @@
  * Hyndman's MASE, so that a flow of 1 GB/s and one of 1 kB/s weigh alike; samples of a
  * flow that has never changed are not scored).
  *
+ * Flow mode (`flow_len` > 0). Instead of each sample, each flow that ends
+ * (pfse_selector_shadow_end()) with at least `flow_len` samples is scored once per
+ * candidate: its MASE over all its forecasts (from its second sample, or its h-th), with
+ * the scale of its whole series, exactly as forecast accuracy is usually reported. Every
+ * such flow weighs the same, however long; `min_samples` and `half_life` then count
+ * flows. Use it when the flows that matter are the long ones: in sample mode the many
+ * short flows of a class outvote them.
+ *
  * Choice. Per class and candidate the scores are averaged with exponential forgetting
  * (half-life `half_life` scored samples): a rolling MASE. The class's choice is the
  * candidate with the smallest; a challenger replaces the current choice only when it is
- * better by the relative `margin` (hysteresis, so choices do not flap). A class may be
- * pinned to a candidate instead. pfse_selector_report() says which candidate is in use,
+ * better by the relative `margin` (hysteresis, so choices do not flap); a class's first
+ * choice of its own starts from the one it used until then. A class may be pinned to a
+ * candidate instead. pfse_selector_report() says which candidate is in use,
  * why, and every candidate's rolling error.
  *
  * Choices change only what new flows use: a flow keeps the backend it started with (its
@@ -69,7 +80,8 @@ struct pfse_selector_params {
 	uint32_t half_life;        /**< of the rolling error, in scored samples; 0 = 2000 */
 	uint32_t horizon;          /**< forecasts are scored this many intervals ahead; 0 = 1;
 				        <= PFSE_SELECT_HORIZON_MAX */
-	uint32_t reserved;         /**< zero */
+	uint32_t flow_len;         /**< 0: score each sample; N > 0: score whole flows of at
+				        least N samples when they end (see "Flow mode") */
 	double margin;             /**< relative improvement a challenger needs; 0 = 0.05;
 				        in [0, 1) (a negative value asks for exactly 0) */
 	struct pfse_allocator allocator; /**< zero = malloc/free */
@@ -89,7 +101,7 @@ pfse_selector_params_init(struct pfse_selector_params *p)
 
 /** @name Why a class uses its candidate (pfse_selection::reason)
  * @{ */
-/** Too few scored samples yet: the default, candidate 0. */
+/** Too few scored samples yet, in the class and overall: the default, candidate 0. */
 #define PFSE_SELECT_R_DEFAULT 0u
 /** The smallest rolling error. */
 #define PFSE_SELECT_R_BEST 1u
@@ -97,7 +109,12 @@ pfse_selector_params_init(struct pfse_selector_params *p)
 #define PFSE_SELECT_R_KEPT 2u
 /** Pinned by pfse_selector_pin(). */
 #define PFSE_SELECT_R_PINNED 3u
+/** Too few scored samples in the class: the global choice. */
+#define PFSE_SELECT_R_GLOBAL 4u
 /** @} */
+
+/** pfse_selector_report() class id of the global aggregate (all classes together). */
+#define PFSE_SELECT_GLOBAL 0xffffffffu
 
 /** A class's choice and why (pfse_selector_report()). Set `size` before the call. */
 struct pfse_selection {
@@ -200,7 +217,7 @@ pfse_selector_pin(struct pfse_selector *sel, uint32_t class_id, int candidate);
 /**
  * Reports a class's choice, why, and the rolling error of every candidate.
  * @param sel      Selector.
- * @param class_id Class id.
+ * @param class_id Class id, or PFSE_SELECT_GLOBAL for all classes together.
  * @param out      Receives the report (`size` set by the caller).
  * @return 0 or `-EINVAL`.
  * @since 0.2
@@ -222,8 +239,8 @@ pfse_selector_stats(const struct pfse_selector *sel, struct pfse_selector_stats 
 /**
  * Adds `src`'s rolling errors into `dst`, class by class (as if `dst` had scored them
  * too), and re-decides `dst`'s choices. Shadowed flows and pins stay where they are.
- * @return 0, or `-EINVAL` (NULL, dst == src, different candidate counts, class counts
- *         or half-lives).
+ * @return 0, or `-EINVAL` (NULL, dst == src, different candidate counts, class counts,
+ *         half-lives or horizons).
  * @since 0.2
  */
 PFSE_API int
