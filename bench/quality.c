@@ -680,9 +680,9 @@ replay(struct dataset *d, uint32_t min_len)
 				if (o.score >= 0)
 					pfse_calibrator_add(cal[b][age_of(t)], o.score);
 			}
-			s->ring[b][t % H_FAR] =
-				pfse_predictor_forecast(pred[b], bst, H_FAR, 0.8, &f5) == 0 ? f5.mean
-											   : x;
+			if (pfse_predictor_forecast(pred[b], bst, H_FAR, 0.8, &f5) < 0)
+				f5.mean = x;
+			s->ring[b][t % H_FAR] = f5.mean;
 		}
 		if (s->shadowed)
 			pfse_selector_shadow_observe(sel, s->sid, x);
