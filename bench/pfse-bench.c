@@ -83,6 +83,7 @@ static unsigned ncaptures;
 
 static const char *const case_names[] = { "parse", "hash", "table", "predict",
 					  "forecast-quality" };
+static const char *opt_fit_series; /* --fit-series: where to write the fitted series */
 static const char *q_captures[256];
 static unsigned q_ncaptures;
 static const char *q_dists[16];
@@ -1067,6 +1068,18 @@ case_predict(void)
 			l += 2.0 + (double)(rng() % 2001) / 100.0 - 10.0;
 			fc.y[t] = l + (double)(rng() % 4001) / 100.0 - 20.0;
 		}
+		if (opt_fit_series) {
+			FILE *fp = fopen(opt_fit_series, "w");
+
+			if (!fp) {
+				fprintf(stderr, "pfse-bench: %s: %s\n", opt_fit_series,
+					strerror(errno));
+				exit(1);
+			}
+			for (unsigned t = 0; t < 200; t++)
+				fprintf(fp, "%.17g\n", fc.y[t]);
+			fclose(fp);
+		}
 		fc.arima = 0;
 		{
 			struct pfse_predictor *pred = bench_predictor("holt", NULL);
@@ -1101,8 +1114,27 @@ case_predict(void)
 		}
 		fc.arima = 1;
 		ns = measure(fit_pass, &fc, 1);
-		emit("predict-arima-fit", "arima111", 1, 200, ns, NULL, 0,
-		     "\"what\":\"CSS fit + 10-step forecast\"");
+		{
+			struct pfse_model_params m;
+			struct pfse_predictor *pred;
+			struct pfse_fit_report rep;
+			const double *series[1] = { fc.y };
+			uint32_t lens[1] = { 200 };
+
+			pfse_model_params_init(&m);
+			m.p = 1;
+			m.d = 1;
+			m.q = 1;
+			pred = bench_predictor("arima", &m);
+			pfse_fit_report_init(&rep);
+			pfse_predictor_fit(pred, series, lens, 1, 0, &rep);
+			pfse_predictor_destroy(pred);
+			snprintf(extra, sizeof(extra),
+				 "\"what\":\"CSS fit + 10-step forecast\",\"sse\":%.3f,"
+				 "\"sigma2\":%.4f,\"aicc\":%.3f",
+				 rep.sse, rep.sigma2, rep.aicc);
+		}
+		emit("predict-arima-fit", "arima111", 1, 200, ns, NULL, 0, extra);
 	}
 }
 
@@ -1205,7 +1237,8 @@ usage(FILE *f)
 		   "                  [--capture FILE]... [--no-baseline]\n"
 		   "                  [--flows N[,N...]] [--samples N]\n"
 		   "                  [--quality-capture FILE]... [--dist FILE]...\n"
-		   "                  [--interval-ms MS] [--dist-flows N] [--min-len N]\n");
+		   "                  [--interval-ms MS] [--dist-flows N] [--min-len N]\n"
+		   "                  [--fit-series FILE]\n");
 }
 
 int
@@ -1225,6 +1258,7 @@ main(int argc, char **argv)
 		{ "interval-ms", required_argument, NULL, 'I' },
 		{ "dist-flows", required_argument, NULL, 'N' },
 		{ "min-len", required_argument, NULL, 'L' },
+		{ "fit-series", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1286,6 +1320,9 @@ main(int argc, char **argv)
 				fprintf(stderr, "pfse-bench: --samples must be >= 64\n");
 				return 2;
 			}
+			break;
+		case 'W':
+			opt_fit_series = optarg;
 			break;
 		case 'Q':
 			if (q_ncaptures < 256)
