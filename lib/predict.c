@@ -27,6 +27,20 @@
 /* ---- the normal quantile ---------------------------------------------------------------- */
 
 PFSE_API int
+pfse_criticality(uint32_t priority, double current, const struct pfse_forecast *f, double gain,
+		 double *out)
+{
+	double g;
+
+	if (!f || !out || !isfinite(current) || current < 0 || !isfinite(gain) || gain < 0 ||
+	    !isfinite(f->mean) || f->mean < 0)
+		return -EINVAL;
+	g = log2((1 + f->mean) / (1 + current));
+	*out = (double)priority + (g > 0 ? gain * g : 0);
+	return 0;
+}
+
+PFSE_API int
 pfse_normal_quantile(double p, double *out)
 {
 	/* Acklam's rational approximation (relative error 1.15e-9), then one Halley step on

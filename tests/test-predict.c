@@ -799,6 +799,53 @@ START_TEST(invalid_arguments)
 }
 END_TEST
 
+START_TEST(targets_complexity_and_criticality)
+{
+	/* complexity (rules per packet) is a series like any other: a class whose flows
+	 * apply 3 rules, then 5, is forecast at 5 once SES (alpha 1) has seen it */
+	struct pfse_model_params m;
+	struct pfse_predictor *pred;
+	struct pfse_forecast f;
+	static const double rules[] = { 3, 3, 3, 5 };
+	double c;
+
+	pfse_model_params_init(&m);
+	m.alpha = 1;
+	pred = mkpred("ses", &m);
+	start(pred, 3, 0);
+	feed(pred, rules, 4);
+	ck_assert_int_eq(pfse_predictor_forecast(pred, state_buf, 3, 0.8, &f), 0);
+	ck_assert(f.mean == 5);
+	pfse_predictor_destroy(pred);
+	/* criticality: growth from 999 to 3999 is log2(4000 / 1000) = 2 doublings */
+	memset(&f, 0, sizeof(f));
+	f.mean = 3999;
+	ck_assert_int_eq(pfse_criticality(2, 999, &f, 1.5, &c), 0);
+	ck_assert(c == 5.0);
+	ck_assert_int_eq(pfse_criticality(2, 999, &f, 0, &c), 0);
+	ck_assert(c == 2.0);
+	/* no growth, or decline: the priority */
+	f.mean = 999;
+	ck_assert_int_eq(pfse_criticality(7, 999, &f, 3, &c), 0);
+	ck_assert(c == 7.0);
+	f.mean = 10;
+	ck_assert_int_eq(pfse_criticality(7, 999, &f, 3, &c), 0);
+	ck_assert(c == 7.0);
+	/* from nothing: 0 -> 1 is one doubling */
+	f.mean = 1;
+	ck_assert_int_eq(pfse_criticality(0, 0, &f, 1, &c), 0);
+	ck_assert(c == 1.0);
+	ck_assert_int_eq(pfse_criticality(0, 0, NULL, 1, &c), -EINVAL);
+	ck_assert_int_eq(pfse_criticality(0, 0, &f, 1, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_criticality(0, -1, &f, 1, &c), -EINVAL);
+	ck_assert_int_eq(pfse_criticality(0, NAN, &f, 1, &c), -EINVAL);
+	ck_assert_int_eq(pfse_criticality(0, 0, &f, -1, &c), -EINVAL);
+	ck_assert_int_eq(pfse_criticality(0, 0, &f, INFINITY, &c), -EINVAL);
+	f.mean = NAN;
+	ck_assert_int_eq(pfse_criticality(0, 0, &f, 1, &c), -EINVAL);
+}
+END_TEST
+
 START_TEST(normal_quantile_known_answers)
 {
 	/* Reference values: scipy.stats.norm.ppf. */
@@ -978,6 +1025,7 @@ predict_suite(void)
 	tcase_add_test(tc, calibrator_merge_and_arguments);
 	tcase_add_test(tc, calibrated_coverage);
 	tcase_add_test(tc, normal_quantile_known_answers);
+	tcase_add_test(tc, targets_complexity_and_criticality);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fit");
 #ifdef PFSE_HAVE_GSL

@@ -504,6 +504,30 @@ pfse_calibrator_count(struct pfse_calibrator *cal);
 /** @} */
 
 /**
+ * A flow's criticality: its class's priority, raised by a forecast of growth. With g the
+ * forecast growth in doublings, log2((1 + f->mean) / (1 + current)), the result is
+ * `priority + gain * g` when g > 0, else `priority`: a flow forecast to double its rate
+ * within the horizon gains `gain` priority levels.
+ *
+ * Bandwidth, rewrite complexity (rules applied per packet, as the application reports
+ * them) and criticality are the three targets a policy reads; the first two are series
+ * forecast by any predictor, the third is derived from the class priority
+ * (pfse_history_classify()) and the bandwidth forecast by this function.
+ *
+ * @param priority The class's priority.
+ * @param current  The flow's current rate (its last sample), finite and >= 0.
+ * @param f        Its bandwidth forecast at the horizon that matters.
+ * @param gain     Priority levels per doubling, finite and >= 0.
+ * @param out      Receives the criticality.
+ * @return 0, or `-EINVAL` for NULL pointers or values outside their domain.
+ * @note Thread-safe.
+ * @since 0.2
+ */
+PFSE_API int
+pfse_criticality(uint32_t priority, double current, const struct pfse_forecast *f, double gain,
+		 double *out);
+
+/**
  * The standard normal quantile z such that P(Z <= z) = p (Acklam's rational
  * approximation refined by one Halley step; relative error below 1e-12).
  * @param p  Probability in (0, 1).
