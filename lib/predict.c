@@ -974,6 +974,7 @@ struct fit_data {
 	unsigned n;
 	struct pfse_model_params m; /* the candidate */
 	unsigned np;                /* fitted parameters */
+	unsigned cond;              /* ARIMA: differenced values that condition (>= p) */
 	uint32_t nobs;              /* errors counted */
 };
 
@@ -1300,8 +1301,8 @@ hw_normal(const double *u, void *ctx, double *g, double *H)
  *   e_t = w_t - c - sum ar_i w_{t-i} - sum ma_j e_{t-j}
  *   de_t/dc = -1 - sum ma_j de_{t-j}/dc,  de_t/dar_i = -w_{t-i} - sum ma_j de_{t-j}/dar_i,
  *   de_t/dma_j = -e_{t-j} - sum ma_l de_{t-l}/dma_j.
- * The series is differenced d times; the first p differenced values condition, earlier
- * errors are 0. u = (c if d = 0, ar[0..p), ma[0..q)).
+ * The series is differenced d times; the first `cond` (>= p) differenced values
+ * condition, earlier errors are 0. u = (c if d = 0, ar[0..p), ma[0..q)).
  */
 static double
 arima_normal(const double *u, void *ctx, double *g, double *H)
@@ -1337,7 +1338,7 @@ arima_normal(const double *u, void *ctx, double *g, double *H)
 				dx1 = x - x1;
 			}
 			x1 = x;
-			if (t < m->d + m->p) {
+			if (t < m->d + fd->cond) {
 				if (t >= m->d) {
 					for (unsigned i = PFSE_ARIMA_P_MAX - 1; i > 0; i--)
 						w[i] = w[i - 1];
@@ -1466,6 +1467,9 @@ builtin_fit(struct pfse_predictor *pred, struct fit_data *fd, uint64_t total, ui
 				fd->m.p = p;
 				fd->m.q = q;
 				fd->np = dim;
+				/* every candidate is conditioned on the same values, so that
+				 * their AICc compare likelihoods of the same observations */
+				fd->cond = pmax;
 				if (nc) {
 					for (unsigned s = 0; s < fd->n; s++)
 						for (uint32_t t = 0; t < fd->lens[s]; t++, cnt++)

@@ -38,6 +38,11 @@ def carr(name, xs, fmt="%.17g"):
     return f"static const double {name}[{len(xs)}] = {{\n\t{body}\n}};\n"
 
 
+def uarr(name, xs):
+    body = ",\n\t".join(", ".join(str(v) for v in xs[i:i + 12]) for i in range(0, len(xs), 12))
+    return f"static const unsigned {name}[{len(xs)}] = {{\n\t{body}\n}};\n"
+
+
 def series(seed, n, kind):
     rng = np.random.default_rng(seed)
     t = np.arange(n)
@@ -58,8 +63,10 @@ def series(seed, n, kind):
     raise ValueError(kind)
 
 
-def css(y, p, d, q, params):
-    """Conditional sum of squares, the same convention as pfse_predictor_fit()."""
+def css(y, p, d, q, params, cond=None):
+    """Conditional sum of squares, the same convention as pfse_predictor_fit(): the
+    first `cond` (default p) differenced values condition, earlier errors are 0."""
+    cond = p if cond is None else cond
     i = 0
     c = params[i] if d == 0 else 0.0
     i += 1 if d == 0 else 0
@@ -68,24 +75,24 @@ def css(y, p, d, q, params):
     w = np.diff(y, n=d) if d else np.asarray(y, float)
     e = np.zeros(len(w))
     sse = 0.0
-    for t in range(p, len(w)):
+    for t in range(cond, len(w)):
         pred = c + sum(ar[k] * w[t - 1 - k] for k in range(p)) + \
-            sum(ma[k] * e[t - 1 - k] for k in range(q) if t - 1 - k >= p)
+            sum(ma[k] * e[t - 1 - k] for k in range(q) if t - 1 - k >= cond)
         e[t] = w[t] - pred
         sse += e[t] ** 2
-    return sse, len(w) - p
+    return sse, len(w) - cond
 
 
-def css_fit(y, p, d, q):
+def css_fit(y, p, d, q, cond=None):
     from scipy.optimize import minimize
     x0 = ([float(np.mean(y))] if d == 0 else []) + [0.1] * (p + q)
     if not x0:
-        return [], css(y, p, d, q, [])
-    f = lambda v: css(y, p, d, q, v)[0]
+        return [], css(y, p, d, q, [], cond)
+    f = lambda v: css(y, p, d, q, v, cond)[0]
     r = minimize(f, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-8,
                                                       "maxiter": 20000})
     r = minimize(f, r.x, method="BFGS", options={"gtol": 1e-8})
-    return list(r.x), css(y, p, d, q, r.x)
+    return list(r.x), css(y, p, d, q, r.x, cond)
 
 
 def ets_sse(y, kind, params):
@@ -142,6 +149,65 @@ def ets_fit(y, kind, m=0):
 def aicc(sse, n, k):
     s2 = sse / n
     return n * (np.log(2 * np.pi * s2) + 1) + 2 * k + 2 * k * (k + 1) / (n - k - 1)
+
+
+# Order selection on 12 ARIMA series of 200 points (d = 1, except two with d = 0): the
+# AICc choice over p, q <= 2 by CSS (scipy on pfse's objective, every candidate
+# conditioned on the first d + 2 values), which pfse must reproduce, and by statsmodels'
+# exact likelihood, which may differ.
+ORDER_TRUE = [((0, 0), [], []), ((1, 0), [0.6], []), ((0, 1), [], [0.5]),
+              ((1, 1), [0.5], [0.3]), ((2, 0), [0.5, -0.3], []), ((0, 2), [], [0.4, 0.3]),
+              ((2, 1), [0.6, -0.2], [0.4]), ((1, 2), [0.7], [-0.3, 0.2]),
+              ((2, 2), [0.3, 0.4], [0.2, -0.3]), ((1, 0), [-0.5], []),
+              ((1, 1), [0.8], [-0.4]), ((0, 1), [], [-0.6])]
+ORDER_D = [1] * 10 + [0, 0]
+
+
+def arma_series(seed, n, ar, ma, d):
+    rng = np.random.default_rng(100 + seed)
+    e = rng.normal(0, 10, n + 50)
+    w = np.zeros(n + 50)
+    for t in range(len(w)):
+        w[t] = e[t] + sum(a * w[t - 1 - k] for k, a in enumerate(ar) if t - 1 - k >= 0) + \
+            sum(m * e[t - 1 - k] for k, m in enumerate(ma) if t - 1 - k >= 0)
+    w = w[50:]
+    return 1000 + (np.cumsum(w) if d == 1 else 5 * w)
+
+
+def order_study():
+    out = ["#define PV_ORDER_N %d\n#define PV_ORDER_LEN 200\n" % len(ORDER_TRUE)]
+    ys, ds, css_pq, css_a, mle_pq, agree = [], [], [], [], [], 0
+    for i, ((p0, q0), ar, ma) in enumerate(ORDER_TRUE):
+        d = ORDER_D[i]
+        y = arma_series(i, 200, ar, ma, d)
+        best, bmle = None, None
+        for p in range(3):
+            for q in range(3):
+                x, (sse, n) = css_fit(y, p, d, q, cond=2)
+                k = p + q + (1 if d == 0 else 0) + 1
+                a = aicc(sse, n, k)
+                if best is None or a < best[0]:
+                    best = (a, p, q)
+                m = ARIMA(y, order=(p, d, q), trend="c" if d == 0 else "n").fit()
+                if bmle is None or m.aicc < bmle[0]:
+                    bmle = (m.aicc, p, q)
+        ys.extend(y)
+        ds.append(d)
+        css_pq.extend([best[1], best[2]])
+        css_a.append(best[0])
+        mle_pq.extend([bmle[1], bmle[2]])
+        agree += (best[1], best[2]) == (bmle[1], bmle[2])
+        out.append("/* series %d: true (%d,%d,%d); CSS AICc picks (%d,%d,%d); "
+                   "exact likelihood (%d,%d,%d) */\n"
+                   % (i, p0, d, q0, best[1], d, best[2], bmle[1], d, bmle[2]))
+    out.append("/* CSS and exact-likelihood choices agree on %d of %d series */\n"
+               % (agree, len(ORDER_TRUE)))
+    out.append(carr("pv_order_series", ys))
+    out.append(uarr("pv_order_d", ds))
+    out.append(uarr("pv_order_css_pq", css_pq))
+    out.append(carr("pv_order_css_aicc", css_a))
+    out.append(uarr("pv_order_mle_pq", mle_pq))
+    return out
 
 
 def main():
@@ -210,13 +276,14 @@ def main():
     best = None
     for p in range(2):
         for q in range(2):
-            x, (sse, n) = css_fit(y5, p, 0, q)
+            x, (sse, n) = css_fit(y5, p, 0, q, cond=1)
             k = p + q + 2
             a = aicc(sse, n, k)
             if best is None or a < best[0]:
                 best = (a, p, q, x, sse)
     out.append("#define PV_FIT_ORDER_P %d\n#define PV_FIT_ORDER_Q %d\n" % (best[1], best[2]))
     out.append(carr("pv_fit_order_aicc", [best[0], best[4]]))
+    out.extend(order_study())
     print("".join(out))
 
 

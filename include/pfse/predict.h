@@ -377,8 +377,9 @@ pfse_fit_report_init(struct pfse_fit_report *r)
  *    is its first sample;
  *  - arima: constant (when d = 0), AR and MA coefficients by conditional sum of squares
  *    (the first d + p values of each series condition, earlier errors are 0); with
- *    PFSE_FIT_F_ORDER every p <= model p and q <= model q is fitted and the smallest AICc
- *    kept (k = p + q + [d = 0] + 1 parameters).
+ *    PFSE_FIT_F_ORDER every p <= model p and q <= model q is fitted, all conditioned on
+ *    the first d + (model p) values so that they are scored on the same observations,
+ *    and the smallest AICc kept (k = p + q + [d = 0] + 1 parameters).
  * An application backend's `fit` slot is called as is. The model changes in place:
  * existing flow states stay valid.
  *
