@@ -548,6 +548,8 @@ replay(struct dataset *d, uint32_t min_len)
 	uint32_t *pool = NULL, npool = 0, since_fit = 0, *lens = NULL;
 	const double **ser = NULL;
 	unsigned fits = 0, fit_ok = 0;
+	double first_err_prior = 0, first_err_zero = 0, first_err_global = 0, global_sum = 0;
+	uint64_t first_n = 0, ended = 0;
 	struct agg agg[NB + 1];
 	int r = -ENOMEM;
 	double z80n, z95n;
@@ -625,6 +627,8 @@ replay(struct dataset *d, uint32_t min_len)
 			fs.first_interval_bytes = f->n ? (uint64_t)f->x[0] : 0;
 			fs.peak_interval_bytes = (uint64_t)peak;
 			pfse_history_absorb(d->hist, f->cls, &fs);
+			global_sum += f->n ? f->x[0] : 0;
+			ended++;
 			if (s->shadowed)
 				pfse_selector_shadow_end(sel, s->sid);
 			if (f->n >= FIT_MIN_LEN) {
@@ -648,6 +652,14 @@ replay(struct dataset *d, uint32_t min_len)
 			pr.level = cp.rate;
 			pr.variance = cp.rate_variance;
 			pr.weight = cp.flows ? 1 : 0;
+			/* the first interval, forecast from the class prior, from nothing, and
+			 * from the mean first interval of all classes */
+			if (ended > 0) {
+				first_err_prior += fabs(x - cp.rate);
+				first_err_zero += fabs(x);
+				first_err_global += fabs(x - global_sum / (double)ended);
+				first_n++;
+			}
 			for (unsigned b = 0; b < NB; b++)
 				pfse_predictor_flow_init(pred[b], st + b * STATE_WORDS, &pr);
 			s->choice = (uint8_t)pfse_selector_choice(sel, f->cls);
@@ -716,16 +728,22 @@ replay(struct dataset *d, uint32_t min_len)
 		}
 	}
 	{
-		char extra[512];
+		char extra[768];
 		uint64_t samples = 0;
 
 		for (uint32_t i = 0; i < d->n; i++)
 			samples += d->f[i].n;
 		snprintf(extra, sizeof(extra),
 			 "\"all_flows\":%u,\"samples\":%llu,\"unparsed_packets\":%llu,"
-			 "\"fits\":%u,\"fits_ok\":%u,\"min_len\":%u,\"ms\":%.0f",
+			 "\"fits\":%u,\"fits_ok\":%u,\"min_len\":%u,"
+			 "\"first_interval_mae_class_prior\":%.1f,"
+			 "\"first_interval_mae_global_mean\":%.1f,\"first_interval_mae_zero\":%.1f,"
+			 "\"ms\":%.0f",
 			 d->n, (unsigned long long)samples, (unsigned long long)d->unparsed, fits,
-			 fit_ok, min_len, (double)(bench_now_ns() - t0) / 1e6);
+			 fit_ok, min_len, first_n ? first_err_prior / (double)first_n : NAN,
+			 first_n ? first_err_global / (double)first_n : NAN,
+			 first_n ? first_err_zero / (double)first_n : NAN,
+			 (double)(bench_now_ns() - t0) / 1e6);
 		for (unsigned b = 0; b < NB; b++)
 			emit_agg(d, backends[b].name, &agg[b], b == 0 ? extra : NULL);
 	}
