@@ -911,10 +911,11 @@ burst_lookup(struct pfse_flow_table *t, const struct pfse_flow_key *key, uint32_
 	return lookup(t, key, b1, b2, tag, bo, so);
 }
 
-/* Adds one packet to flow f (found in bucket b, slot s). Returns true if intervals closed. */
+/* Adds one packet to flow f (found in bucket b, slot s). Returns true if intervals closed;
+ * then, with `ev`, says which interval closed with how much. */
 static inline bool
 update_flow(struct pfse_flow_table *t, uint32_t f, struct ft_bucket *b, unsigned s,
-	    const struct pfse_pkt *pkt, uint64_t ts)
+	    const struct pfse_pkt *pkt, uint64_t ts, struct pfse_ft_event *ev)
 {
 	struct ft_hot *r = &t->hot[f];
 	uint32_t len = pkt->wirelen ? pkt->wirelen : pkt->caplen;
@@ -925,7 +926,15 @@ update_flow(struct pfse_flow_table *t, uint32_t f, struct ft_bucket *b, unsigned
 
 	iv = iv_of(t, ts); /* ts >= r->last_seen: the table's time is monotonic */
 	if (pfse_unlikely((uint32_t)iv != r->cur_iv)) {
-		close_intervals(t, f, cur_iv64(r, iv), iv);
+		uint64_t prev = cur_iv64(r, iv);
+
+		if (ev) {
+			ev->closed_iv = prev;
+			ev->open_iv = iv;
+			ev->closed_bytes = r->open_bytes;
+			ev->closed_pkts = r->open_pkts;
+		}
+		close_intervals(t, f, prev, iv);
 		closed = true;
 	}
 	r->last_seen = ts;
@@ -963,9 +972,9 @@ update_flow(struct pfse_flow_table *t, uint32_t f, struct ft_bucket *b, unsigned
 	return closed;
 }
 
-PFSE_API int
-pfse_flow_table_update_burst(struct pfse_flow_table *t, struct pfse_pkt *const pkts[],
-			     unsigned n, uint32_t flows[], struct pfse_flow_masks *masks)
+static inline __attribute__((always_inline)) int
+update_burst(struct pfse_flow_table *t, struct pfse_pkt *const pkts[], unsigned n,
+	     uint32_t flows[], struct pfse_flow_masks *masks, struct pfse_ft_event *ev)
 {
 	const struct pfse_flow_key *keys[PFSE_BURST_MAX];
 	uint32_t b1[PFSE_BURST_MAX], b2[PFSE_BURST_MAX], cand[PFSE_BURST_MAX];
@@ -1029,11 +1038,18 @@ pfse_flow_table_update_burst(struct pfse_flow_table *t, struct pfse_pkt *const p
 				if (evicted)
 					m.evicted |= 1ull << i;
 			}
-			if (update_flow(t, f, b, s, p, ts))
+			if (update_flow(t, f, b, s, p, ts, ev ? &ev[i] : NULL))
 				m.samples |= 1ull << i;
 			m.tracked |= 1ull << i;
 			flows[i] = f;
 			tracked++;
+			if (ev) {
+				const struct ft_hot *r = &t->hot[f];
+
+				ev[i].dir_tier = r->dir_tier;
+				ev[i].dir_reason = r->dir_reason;
+				ev[i].dir_node = r->dir_node;
+			}
 		}
 		t->now = now;
 		t->st.packets += n;
@@ -1044,6 +1060,32 @@ pfse_flow_table_update_burst(struct pfse_flow_table *t, struct pfse_pkt *const p
 	if (masks)
 		*masks = m;
 	return tracked;
+}
+
+PFSE_API int
+pfse_flow_table_update_burst(struct pfse_flow_table *t, struct pfse_pkt *const pkts[],
+			     unsigned n, uint32_t flows[], struct pfse_flow_masks *masks)
+{
+	return update_burst(t, pkts, n, flows, masks, NULL);
+}
+
+int
+pfse_ft_update_burst_ev(struct pfse_flow_table *t, struct pfse_pkt *const pkts[], unsigned n,
+			uint32_t flows[], struct pfse_flow_masks *masks, struct pfse_ft_event ev[])
+{
+	return update_burst(t, pkts, n, flows, masks, ev);
+}
+
+void
+pfse_ft_set_node(struct pfse_flow_table *t, uint32_t flow, uint16_t node)
+{
+	t->hot[flow].dir_node = node;
+}
+
+uint64_t
+pfse_ft_interval(const struct pfse_flow_table *t)
+{
+	return t->interval;
 }
 
 PFSE_API int

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 struct pfse_flow_table;
+struct pfse_pkt;
+struct pfse_flow_masks;
 
 /* Packets per interval on 16 bits: exact below 2048, then 11 significant bits (relative
  * error below 1/2048), saturating at 0xffff (about 4.4e12). */
@@ -18,6 +20,34 @@ pfse_ft_pkts_encode(uint64_t v);
 
 uint64_t
 pfse_ft_pkts_decode(uint16_t c);
+
+/* What the engine learns of each packet of an update burst (pfse_ft_update_burst_ev()):
+ * the flow's directive after the update and, when the packet closed intervals (its bit in
+ * masks.samples), the interval that was open before it and what it held; the intervals
+ * between closed_iv and open_iv were silent. */
+struct pfse_ft_event {
+	uint64_t closed_iv;
+	uint64_t open_iv;
+	uint32_t closed_bytes; /* saturating at 2^32 - 1 */
+	uint32_t closed_pkts;
+	uint8_t dir_tier;
+	uint8_t dir_reason;
+	uint16_t dir_node;
+	uint32_t reserved;
+};
+
+/* pfse_flow_table_update_burst() with per-packet events; arguments as checked there. */
+int
+pfse_ft_update_burst_ev(struct pfse_flow_table *t, struct pfse_pkt *const pkts[], unsigned n,
+			uint32_t flows[], struct pfse_flow_masks *masks, struct pfse_ft_event ev[]);
+
+/* Sets only the node of a valid flow's directive (affinity), nothing else. */
+void
+pfse_ft_set_node(struct pfse_flow_table *t, uint32_t flow, uint16_t node);
+
+/* The table's interval, ns. */
+uint64_t
+pfse_ft_interval(const struct pfse_flow_table *t);
 
 #ifdef PFSE_TEST_HOOKS
 /* Makes every key of `t` hash to `h` (on != 0), as hostile keys would. */

@@ -16,5 +16,6 @@
 #include <pfse/history.h>
 #include <pfse/predict.h>
 #include <pfse/select.h>
+#include <pfse/cluster.h>
 
 #endif /* PFSE_PFSE_H */
