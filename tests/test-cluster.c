@@ -108,8 +108,8 @@ START_TEST(tables_filled_and_weighted)
 		double want = 65537.0 * w[i] / total;
 
 		ck_assert_uint_ge(want, 100);
-		ck_assert_msg(fabs(ni.slots - want) <= 0.01 * want, "node %u: %u entries, want %.1f",
-			      i, ni.slots, want);
+		ck_assert_msg(fabs(ni.slots - want) <= 0.01 * want,
+			      "node %u: %u entries, want %.1f", i, ni.slots, want);
 		slots += ni.slots;
 	}
 	/* every entry filled, with a node of the tier */
