@@ -46,4 +46,10 @@ pfse_free(const struct pfse_allocator *a, void *ptr);
 int
 pfse_params_load(void *dst, size_t known, size_t min, const void *src);
 
+struct pfse_policy;
+
+/* The fraction of a tier's capacity its budget allows (policy.c). */
+double
+pfse_policy_target_util(const struct pfse_policy *pol);
+
 #endif /* PFSE_INTERNAL_H */

@@ -17,5 +17,6 @@
 #include <pfse/predict.h>
 #include <pfse/select.h>
 #include <pfse/cluster.h>
+#include <pfse/policy.h>
 
 #endif /* PFSE_PFSE_H */
