@@ -696,3 +696,9 @@ pfse_cluster_seed(const struct pfse_cluster *cl)
 {
 	return cl->seed;
 }
+
+uint32_t
+pfse_cluster_max_nodes(const struct pfse_cluster *cl)
+{
+	return cl->max_nodes;
+}

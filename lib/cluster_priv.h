@@ -83,6 +83,10 @@ pfse_cluster_predicted(struct pfse_cluster *cl);
 uint64_t
 pfse_cluster_seed(const struct pfse_cluster *cl);
 
+/* Its max_nodes (node indices are below it). */
+uint32_t
+pfse_cluster_max_nodes(const struct pfse_cluster *cl);
+
 /* Enters a burst: the view to use until pfse_cl_leave(). */
 static inline const struct pfse_cl_view *
 pfse_cl_enter(struct pfse_cl_reader *r, _Atomic uint64_t *epoch,

@@ -1261,7 +1261,7 @@ pfse_flow_table_info(struct pfse_flow_table *t, uint32_t flow, struct pfse_flow_
 	out.directive.tier = r->dir_tier;
 	out.directive.reason = r->dir_reason;
 	out.directive.node = r->dir_node;
-	if (r->dir_tier != PFSE_TIER_NONE)
+	if (r->dir_tier != PFSE_TIER_NONE || r->dir_reason != 0)
 		out.directive.since = (r->first_seen / t->interval + r->dir_since_iv) * t->interval;
 	/* Fields the caller's (possibly older, shorter) struct holds; a longer struct from
 	 * a newer caller gets zeros past what this library knows. */

@@ -23,7 +23,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
-#include "pfse/history.h"
+#include "history_priv.h"
 
 #define FORMAT_VERSION 1u
 #define MAGIC "PFSEHIS1"
@@ -404,6 +404,21 @@ pfse_history_prior(struct pfse_history *h, uint32_t slot, struct pfse_class_prio
 	if (out->size > sizeof(p))
 		memset((uint8_t *)out + sizeof(p), 0, out->size - sizeof(p));
 	return 0;
+}
+
+void
+pfse_history_prior_fast(const struct pfse_history *h, uint32_t slot, double *rate, double *var,
+			double *p_elephant, double *complexity)
+{
+	const struct hclass *c = &h->cls[slot];
+	double n = (double)c->flows;
+
+	*rate = n > 0 ? c->rate_sum / n : 0;
+	*var = n > 0 ? c->rate_sq / n - *rate * *rate : 0;
+	if (*var < 0)
+		*var = 0;
+	*p_elephant = ((double)c->elephants + 1) / (n + 2);
+	*complexity = c->cx_n ? c->cx_sum / (double)c->cx_n : 0;
 }
 
 static void

@@ -66,7 +66,7 @@ pfse_policy_create(const struct pfse_policy_params *p, struct pfse_policy **out)
 	if (prm.crit_exit == 0)
 		prm.crit_exit = prm.crit_enter > 1 ? prm.crit_enter - 1 : prm.crit_enter / 2;
 	if (prm.p_elephant_enter == 0)
-		prm.p_elephant_enter = 0.5;
+		prm.p_elephant_enter = 0.6;
 	if (prm.dwell_ns == 0)
 		prm.dwell_ns = 1000000000ull;
 	if (prm.target_util == 0)

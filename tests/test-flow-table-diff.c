@@ -1158,7 +1158,8 @@ op_set(struct model *m)
 				iv = first;
 			if (iv - first > 0xffffffffull)
 				iv = first + 0xffffffffull;
-			f->dir.since = d.tier == PFSE_TIER_NONE ? 0 : iv * m->interval;
+			f->dir.since = d.tier == PFSE_TIER_NONE && d.reason == 0 ? 0
+								       : iv * m->interval;
 		}
 		break;
 	}

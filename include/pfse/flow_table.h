@@ -172,7 +172,8 @@ struct pfse_directive {
 	uint8_t reason;   /**< reason code of the policy that set it */
 	uint16_t node;    /**< node index, or PFSE_NODE_ANY */
 	uint32_t reserved; /**< zero */
-	uint64_t since;   /**< start of the interval in which it was set (ns) */
+	uint64_t since;   /**< start of the interval in which it was set (ns); 0 when none
+			       was (tier PFSE_TIER_NONE and reason 0) */
 };
 
 /** No tier chosen yet. */

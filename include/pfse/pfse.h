@@ -18,5 +18,6 @@
 #include <pfse/select.h>
 #include <pfse/cluster.h>
 #include <pfse/policy.h>
+#include <pfse/engine.h>
 
 #endif /* PFSE_PFSE_H */

@@ -88,7 +88,8 @@ struct pfse_policy_params {
 	double cx_exit;            /**< 0 = cx_enter / 2 */
 	double crit_enter;         /**< criticality to enter; 0 = off */
 	double crit_exit;          /**< 0 = crit_enter - 1 */
-	double p_elephant_enter;   /**< class P(elephant) for a new flow; 0 = 0.5; > 1 = off */
+	double p_elephant_enter;   /**< class P(elephant) for a new flow; 0 = 0.6 (above the
+				        1/2 of a class with no history); > 1 = off */
 	uint64_t dwell_ns;         /**< minimum time between changes; 0 = 1 s */
 	double target_util;        /**< tier budgets: this fraction of capacity; 0 = 0.9 */
 	struct pfse_allocator allocator; /**< zero = malloc/free */

@@ -1,0 +1,1197 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The engine (engine.h): flow table + history + backends + selector + calibrators +
+ * policy + cluster, for one data-path thread.
+ *
+ * Per-flow state lives in the flow table's slot: a header (struct eflow: what the engine
+ * accounted for the flow, its class, backend, shadow id, complexity accumulators), then
+ * the bandwidth backend's state, then the complexity model's. The packet path reads only
+ * the directive, which the table hands back with each packet (pfse_ft_update_burst_ev());
+ * the slot is touched when a flow is created, when its interval closes, when its node
+ * changes, and in advance().
+ *
+ * Accounting. Each flow's forecast (bytes/s, as an integer) is counted in its tier's
+ * admitted load and, once it has a node, in the node's: locally (for budgets and for this
+ * engine's share of an overload) and in the cluster's per-node atomic counter (the sum
+ * over all engines, which decides overload). What was added is stored in the header and
+ * exactly that is subtracted, so the sums never drift. Loads are also kept per value bin
+ * (log2 of (1 + criticality) x forecast), so that "the least valuable first" is a cutoff
+ * bin, found in O(bins).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "internal.h"
+#include "cluster_priv.h"
+#include "flow_table_priv.h"
+#include "history_priv.h"
+#include "pfse/cluster.h"
+#include "pfse/engine.h"
+#include "pfse/policy.h"
+#include "pfse/select.h"
+
+#define AGES 6          /* calibrators per backend, by flow age */
+#define VBINS 48        /* value bins: log2(1 + value), value in bytes/s */
+#define GAP_CAP 64      /* silent intervals observed at most, per event */
+#define NONE8 0xffu
+#define NONE16 0xffffu
+#define NONE32 0xffffffffu
+
+#define EF_SEEN 0x01u    /* a sample was observed */
+#define EF_ANOMALY 0x02u /* the latest sample was an anomaly */
+
+struct eflow {
+	uint64_t obs_iv;       /* newest interval observed (when EF_SEEN) */
+	uint64_t first_iv;     /* the flow's first interval */
+	int64_t acct_bw;       /* bytes/s accounted in acct_tier / acct_node */
+	double prior_rate;     /* class prior: bytes per interval */
+	double cx_sum;         /* complexity samples, summed (for the history) */
+	uint32_t first_bytes;  /* bytes of its first interval */
+	uint32_t peak;         /* largest interval */
+	uint32_t cx_rules;     /* open interval: rules applied */
+	uint32_t cx_pkts;      /* open interval: packets rewritten */
+	uint32_t shadow;       /* selector shadow id, or NONE32 */
+	uint32_t samples;      /* closed intervals observed */
+	uint32_t cx_n;         /* complexity samples */
+	uint32_t anomalies;
+	float bw;              /* forecast, bytes/s */
+	float bw_hi;
+	float cx;              /* forecast complexity */
+	float crit;
+	float p_elephant;
+	uint16_t cls;
+	uint16_t acct_node;
+	uint8_t acct_tier;
+	uint8_t vbin;
+	uint8_t backend;
+	uint8_t flags;
+	uint8_t priority;
+	uint8_t pad[7];
+};
+
+struct pfse_engine {
+	struct pfse_flow_table *t;
+	struct pfse_cluster *cl;
+	const struct pfse_policy *pol;
+	struct pfse_io_ops io;
+	void *user;
+	struct pfse_cl_reader *reader;
+	_Atomic uint64_t *epoch;
+	_Atomic(struct pfse_cl_view *) *viewp;
+	_Atomic int64_t *predicted;
+	const struct pfse_cl_view *view; /* during a burst or an advance() */
+	unsigned reader_idx;
+	int registered;
+	uint64_t cl_seed;
+	uint32_t tier_std, tier_hp, tier_dpi;
+	struct pfse_history *hist;
+	struct pfse_predictor *pred[PFSE_ENGINE_BACKENDS_MAX];
+	unsigned npred;
+	struct pfse_predictor *cx_pred;
+	struct pfse_selector *sel;
+	struct pfse_calibrator *cal[PFSE_ENGINE_BACKENDS_MAX][AGES];
+	double z95[PFSE_ENGINE_BACKENDS_MAX][AGES]; /* refreshed in advance() */
+	size_t bw_off, cx_off;
+	uint64_t interval;
+	double per_s;          /* intervals per second */
+	uint32_t horizon, flip_budget, scan_budget, max_nodes, W;
+	double overload_util, budget_share, crit_gain, target_util;
+	uint64_t refit_ns, next_refit, next_z, now;
+	int64_t tier_load[PFSE_CLUSTER_TIERS_MAX];
+	int64_t tier_hist[PFSE_CLUSTER_TIERS_MAX][VBINS];
+	uint8_t tier_cut[PFSE_CLUSTER_TIERS_MAX];
+	int64_t *node_load;
+	int64_t *node_hist;    /* max_nodes x VBINS */
+	uint8_t *node_cut;     /* overloaded nodes: flows below this bin leave (0: none) */
+	uint64_t *node_pkts, *node_bytes;
+	double *pool;          /* fit pool: pool_cap series of up to W samples */
+	uint32_t *pool_len;
+	uint32_t pool_cap, pool_n, pool_head;
+	uint32_t scan_iter;
+	struct pfse_engine_stats st;
+	struct pfse_allocator alloc;
+};
+
+static inline struct eflow *
+hdr(struct pfse_engine *e, uint32_t f)
+{
+	return pfse_flow_table_slot(e->t, f);
+}
+
+static inline void *
+bw_state(struct pfse_engine *e, struct eflow *h)
+{
+	return (uint8_t *)h + e->bw_off;
+}
+
+static inline void *
+cx_state(struct pfse_engine *e, struct eflow *h)
+{
+	return (uint8_t *)h + e->cx_off;
+}
+
+static inline unsigned
+age_of(uint32_t n)
+{
+	return n < 3 ? n : (n < 5 ? 3 : (n < 9 ? 4 : 5));
+}
+
+static inline unsigned
+vbin_of(double value)
+{
+	double b = log2(1 + (value > 0 ? value : 0));
+
+	return b >= VBINS - 1 ? VBINS - 1 : (unsigned)b;
+}
+
+/* ---- accounting ---------------------------------------------------------------------- */
+
+static void
+acct_node_del(struct pfse_engine *e, struct eflow *h)
+{
+	if (h->acct_node == NONE16)
+		return;
+	e->node_load[h->acct_node] -= h->acct_bw;
+	e->node_hist[(size_t)h->acct_node * VBINS + h->vbin] -= h->acct_bw;
+	atomic_fetch_sub_explicit(&e->predicted[h->acct_node], h->acct_bw, memory_order_relaxed);
+	h->acct_node = NONE16;
+}
+
+static void
+acct_node_add(struct pfse_engine *e, struct eflow *h, uint32_t node)
+{
+	h->acct_node = (uint16_t)node;
+	e->node_load[node] += h->acct_bw;
+	e->node_hist[(size_t)node * VBINS + h->vbin] += h->acct_bw;
+	atomic_fetch_add_explicit(&e->predicted[node], h->acct_bw, memory_order_relaxed);
+}
+
+static void
+acct_del(struct pfse_engine *e, struct eflow *h)
+{
+	acct_node_del(e, h);
+	if (h->acct_tier != NONE8) {
+		e->tier_load[h->acct_tier] -= h->acct_bw;
+		e->tier_hist[h->acct_tier][h->vbin] -= h->acct_bw;
+		h->acct_tier = NONE8;
+	}
+	h->acct_bw = 0;
+}
+
+/* Accounts the flow's current forecast in `tier` (and on `node`, if any). */
+static void
+acct_add(struct pfse_engine *e, struct eflow *h, uint32_t tier, uint32_t node)
+{
+	h->acct_bw = h->bw > 0 ? (int64_t)h->bw : 0;
+	h->vbin = (uint8_t)vbin_of((1 + h->crit) * h->bw);
+	if (tier != PFSE_TIER_NONE) {
+		h->acct_tier = (uint8_t)tier;
+		e->tier_load[tier] += h->acct_bw;
+		e->tier_hist[tier][h->vbin] += h->acct_bw;
+	}
+	if (node != PFSE_NODE_ANY && node < e->max_nodes)
+		acct_node_add(e, h, node);
+}
+
+/* The budget of a tier for this engine, bytes/s (0: unlimited). */
+static inline double
+tier_budget(const struct pfse_engine *e, uint32_t tier)
+{
+	uint64_t cap = e->view->tier_capacity[tier];
+
+	return cap ? (double)cap * e->target_util * e->budget_share : 0;
+}
+
+/* Whether a flow of forecast bw and value bin may enter `tier` now. */
+static int
+admit(struct pfse_engine *e, uint32_t tier, double bw, unsigned vbin)
+{
+	double budget;
+	int64_t below = 0;
+
+	if (tier == PFSE_TIER_NONE || tier == e->tier_std || tier >= e->view->ntiers)
+		return 1;
+	budget = tier_budget(e, tier);
+	if (budget == 0 || (double)e->tier_load[tier] + bw <= budget)
+		return 1;
+	/* full: only in place of flows of less value, which advance() then demotes */
+	for (unsigned b = 0; b < vbin; b++)
+		below += e->tier_hist[tier][b];
+	if ((double)below >= bw) {
+		if (e->tier_cut[tier] < vbin)
+			e->tier_cut[tier] = (uint8_t)vbin;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- directives ---------------------------------------------------------------------- */
+
+static void
+set_directive(struct pfse_engine *e, uint32_t f, struct eflow *h, const struct pfse_directive *d,
+	      struct pfse_ft_event *ev)
+{
+	uint32_t node = d->node;
+
+	pfse_flow_table_set_directive(e->t, f, d);
+	acct_del(e, h);
+	acct_add(e, h, d->tier, node);
+	if (ev) {
+		ev->dir_tier = d->tier;
+		ev->dir_reason = d->reason;
+		ev->dir_node = d->node;
+	}
+	e->st.directive_changes++;
+}
+
+/* Runs the policy (and the tier's budget) for a flow; applies a change. */
+static void
+decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint32_t flags,
+       struct pfse_ft_event *ev)
+{
+	struct pfse_policy_input in;
+	struct pfse_directive d, cur;
+	struct pfse_flow_info info;
+	int r;
+
+	pfse_policy_input_init(&in);
+	memset(&cur, 0, sizeof(cur));
+	if (flags & PFSE_POLICY_IN_NEW) {
+		cur.tier = PFSE_TIER_NONE;
+		cur.node = PFSE_NODE_ANY;
+		cur.reason = PFSE_REASON_NONE;
+	} else {
+		pfse_flow_info_init(&info);
+		pfse_flow_table_info(e->t, f, &info);
+		cur = info.directive;
+	}
+	in.now = now;
+	in.bw = h->bw;
+	in.bw_hi = h->bw_hi;
+	in.cx = h->cx;
+	in.crit = h->crit;
+	in.p_elephant = h->p_elephant;
+	in.flags = flags;
+	in.current = cur;
+	r = pfse_policy_decide(e->pol, &in, &d);
+	if (r < 0)
+		return;
+	if (r == 0) {
+		/* same directive: refresh the accounting with the new forecast */
+		if (cur.tier != PFSE_TIER_NONE || h->acct_tier != NONE8 || h->acct_node != NONE16) {
+			uint32_t node = h->acct_node != NONE16 ? h->acct_node : PFSE_NODE_ANY;
+
+			acct_del(e, h);
+			acct_add(e, h, cur.tier, node);
+		}
+		return;
+	}
+	if (d.tier != cur.tier && d.reason != PFSE_REASON_ANOMALY &&
+	    !admit(e, d.tier, h->bw, vbin_of((1 + h->crit) * h->bw))) {
+		/* the tier is full of flows worth more: stay out */
+		e->st.budget_demotions++;
+		if (cur.tier == e->tier_std && cur.reason == PFSE_REASON_BUDGET &&
+		    !(flags & PFSE_POLICY_IN_NEW))
+			return;
+		d.tier = (uint8_t)e->tier_std;
+		d.reason = PFSE_REASON_BUDGET;
+		d.node = PFSE_NODE_ANY;
+		d.since = now;
+		if (!(flags & PFSE_POLICY_IN_NEW) && cur.tier == d.tier)
+			return;
+	}
+	if (d.tier == cur.tier && !(flags & PFSE_POLICY_IN_NEW))
+		d.node = cur.node; /* same tier, new reason: keep the node */
+	set_directive(e, f, h, &d, ev);
+}
+
+/* ---- observing ----------------------------------------------------------------------- */
+
+/* One sample into a flow's backend, calibrator and shadow. Returns the observation flags. */
+static uint32_t
+observe(struct pfse_engine *e, struct eflow *h, double x)
+{
+	struct pfse_observation o;
+	unsigned b = h->backend;
+
+	if (pfse_predictor_observe(e->pred[b], bw_state(e, h), x, &o) < 0 &&
+	    !(o.flags & PFSE_OBS_F_RESTART))
+		return 0;
+	if (o.score >= 0)
+		pfse_calibrator_add(e->cal[b][age_of(h->samples)], o.score);
+	if (h->shadow != NONE32)
+		pfse_selector_shadow_observe(e->sel, h->shadow, x);
+	if (h->samples < UINT32_MAX)
+		h->samples++;
+	e->st.samples++;
+	return o.flags;
+}
+
+/* Observes the samples of intervals (from_iv .. to_iv] not yet seen: `closed_bytes` for
+ * interval closed_iv (if newer than what was observed) and zeros for the silent ones up
+ * to to_iv (at most GAP_CAP of them); then forecasts and re-decides. */
+static void
+on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_iv,
+	   uint64_t closed_bytes, uint64_t to_iv, uint64_t now, struct pfse_ft_event *ev)
+{
+	uint32_t oflags = 0, anomaly = 0, flags = 0;
+	uint64_t zeros_from;
+	struct pfse_forecast fc;
+	unsigned gap = 0;
+	double last = (double)closed_bytes;
+
+	if (!(h->flags & EF_SEEN) || closed_iv > h->obs_iv) {
+		uint32_t b32 = closed_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)closed_bytes;
+
+		oflags = observe(e, h, (double)closed_bytes);
+		if (!(h->flags & EF_SEEN))
+			h->first_bytes = b32;
+		if (b32 > h->peak)
+			h->peak = b32;
+		anomaly = oflags & PFSE_OBS_F_ANOMALY;
+		zeros_from = closed_iv + 1;
+		h->flags |= EF_SEEN;
+	} else {
+		zeros_from = h->obs_iv + 1;
+		last = 0;
+	}
+	for (uint64_t iv = zeros_from; iv <= to_iv && gap < GAP_CAP; iv++, gap++) {
+		observe(e, h, 0);
+		last = 0;
+	}
+	if (to_iv > h->obs_iv || !(h->flags & EF_SEEN))
+		h->obs_iv = to_iv;
+	/* complexity: the rules per packet of the interval that closed */
+	if (h->cx_pkts > 0) {
+		double cx = (double)h->cx_rules / h->cx_pkts;
+
+		pfse_predictor_observe(e->cx_pred, cx_state(e, h), cx, NULL);
+		h->cx_sum += cx;
+		h->cx_n++;
+		h->cx_rules = h->cx_pkts = 0;
+	}
+	if (anomaly) {
+		h->anomalies++;
+		e->st.anomalies++;
+		flags |= PFSE_POLICY_IN_ANOMALY;
+	}
+	/* forecast, interval from the calibrated z, complexity, criticality */
+	if (pfse_predictor_forecast_z(e->pred[h->backend], bw_state(e, h), e->horizon,
+				      e->z95[h->backend][age_of(h->samples)], &fc) == 0) {
+		double crit;
+
+		h->bw = (float)(fc.mean * e->per_s);
+		h->bw_hi = (float)(fc.hi * e->per_s);
+		if (pfse_criticality(h->priority, last, &fc, e->crit_gain, &crit) == 0)
+			h->crit = (float)crit;
+	}
+	if (pfse_predictor_forecast(e->cx_pred, cx_state(e, h), 1, 0.8, &fc) == 0)
+		h->cx = (float)fc.mean;
+	decide(e, f, h, now, flags, ev);
+}
+
+/* ---- flows begin and end ------------------------------------------------------------- */
+
+static inline uint64_t
+cluster_hash(const struct pfse_engine *e, const struct pfse_flow_key *key)
+{
+	uint64_t h = 0;
+
+	pfse_cluster_flow_hash(e->cl, key, &h);
+	return h;
+}
+
+static void
+flow_new(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, struct pfse_ft_event *ev)
+{
+	struct eflow *h = hdr(e, f);
+	struct pfse_prior pr;
+	uint32_t cls = 0, prio = 0;
+	double rate = 0, var = 0, pel = 0, cx = 0;
+	uint64_t hash;
+	int c;
+
+	memset(h, 0, sizeof(*h));
+	h->acct_tier = NONE8;
+	h->acct_node = NONE16;
+	h->shadow = NONE32;
+	pfse_history_classify(e->hist, &p->key, &cls, &prio);
+	pfse_history_prior_fast(e->hist, cls, &rate, &var, &pel, &cx);
+	h->cls = (uint16_t)cls;
+	h->priority = prio > 255 ? 255 : (uint8_t)prio;
+	h->prior_rate = rate;
+	h->p_elephant = (float)pel;
+	h->first_iv = (e->now > p->ts ? e->now : p->ts) / e->interval;
+	h->obs_iv = h->first_iv - 1; /* (not EF_SEEN: nothing observed) */
+	c = pfse_selector_choice(e->sel, cls);
+	h->backend = (uint8_t)(c >= 0 ? c : 0);
+	pfse_prior_init(&pr);
+	pr.level = rate;
+	pr.variance = var;
+	pr.weight = rate > 0 ? 1 : 0;
+	if (pfse_predictor_flow_init(e->pred[h->backend], bw_state(e, h), &pr) < 0)
+		pfse_predictor_flow_init(e->pred[h->backend], bw_state(e, h), NULL);
+	pfse_prior_init(&pr);
+	pr.level = cx;
+	pfse_predictor_flow_init(e->cx_pred, cx_state(e, h), &pr);
+	hash = (p->flags & PFSE_PKT_F_HASH) ? p->hash : cluster_hash(e, &p->key);
+	if (pfse_selector_shadow_begin(e->sel, cls, hash, &pr, &h->shadow) < 0)
+		h->shadow = NONE32;
+	h->bw = (float)(rate * e->per_s);
+	h->bw_hi = h->bw;
+	h->cx = (float)cx;
+	h->crit = (float)h->priority;
+	e->st.flows_created++;
+	decide(e, f, h, p->ts, PFSE_POLICY_IN_NEW, ev);
+}
+
+/* A flow leaves the table: its class learns from it. */
+static void
+flow_end(struct pfse_flow_table *t, uint32_t f, uint32_t cause, void *user)
+{
+	struct pfse_engine *e = user;
+	struct eflow *h = hdr(e, f);
+	struct pfse_flow_info info;
+	struct pfse_flow_summary s;
+	uint64_t bytes[PFSE_FT_SERIES_MAX];
+	int n;
+
+	(void)cause;
+	pfse_flow_info_init(&info);
+	pfse_flow_table_info(t, f, &info);
+	pfse_flow_summary_init(&s);
+	s.bytes = info.bytes[0] + info.bytes[1];
+	s.packets = info.packets[0] + info.packets[1];
+	s.duration_ns = info.last_seen - info.first_seen;
+	/* a flow that never closed an interval: its open one is its first and its peak */
+	s.first_interval_bytes = (h->flags & EF_SEEN) ? h->first_bytes : info.open_bytes;
+	s.peak_interval_bytes = h->peak > info.open_bytes ? h->peak : info.open_bytes;
+	s.complexity_sum = h->cx_sum;
+	s.complexity_n = h->cx_n;
+	pfse_history_absorb(e->hist, h->cls, &s);
+	if (h->shadow != NONE32)
+		pfse_selector_shadow_end(e->sel, h->shadow);
+	acct_del(e, h);
+	/* its series (the last W closed intervals and the open one) for the next refit */
+	n = pfse_flow_table_series(t, f, PFSE_FT_SERIES_MAX, bytes, NULL);
+	if (e->pool_cap && n >= 0 && (uint32_t)n + 1 >= 4) {
+		uint32_t k = e->pool_head;
+		double *dst = e->pool + (size_t)k * (e->W + 1);
+		uint32_t len = 0;
+
+		for (int i = 0; i < n && len < e->W; i++)
+			dst[len++] = (double)bytes[i];
+		dst[len++] = (double)info.open_bytes;
+		e->pool_len[k] = len;
+		e->pool_head = (k + 1) % e->pool_cap;
+		if (e->pool_n < e->pool_cap)
+			e->pool_n++;
+	}
+	e->st.flows_ended++;
+}
+
+/* ---- create / destroy ---------------------------------------------------------------- */
+
+PFSE_API void
+pfse_engine_destroy(struct pfse_engine *e)
+{
+	struct pfse_allocator a;
+
+	if (!e)
+		return;
+	a = e->alloc;
+	if (e->t) {
+		/* flows still in the table: take their forecasts off the cluster's nodes */
+		uint32_t it = 0, f;
+
+		while (pfse_flow_table_next(e->t, &it, &f) == 0)
+			acct_del(e, hdr(e, f));
+	}
+	if (e->registered)
+		pfse_cluster_reader_del(e->cl, e->reader_idx);
+	pfse_flow_table_destroy(e->t);
+	pfse_history_destroy(e->hist);
+	pfse_selector_destroy(e->sel);
+	for (unsigned b = 0; b < PFSE_ENGINE_BACKENDS_MAX; b++) {
+		pfse_predictor_destroy(e->pred[b]);
+		for (unsigned a2 = 0; a2 < AGES; a2++)
+			pfse_calibrator_destroy(e->cal[b][a2]);
+	}
+	pfse_predictor_destroy(e->cx_pred);
+	pfse_free(&a, e->node_load);
+	pfse_free(&a, e->node_hist);
+	pfse_free(&a, e->node_cut);
+	pfse_free(&a, e->node_pkts);
+	pfse_free(&a, e->node_bytes);
+	pfse_free(&a, e->pool);
+	pfse_free(&a, e->pool_len);
+	pfse_free(&a, e);
+}
+
+static int
+mk_pred(struct pfse_engine *e, const struct pfse_predictor_ops *ops,
+	const struct pfse_model_params *m, struct pfse_predictor **out)
+{
+	struct pfse_predictor_params pp;
+
+	pfse_predictor_params_init(&pp);
+	pp.ops = ops;
+	pp.model = m;
+	pp.allocator = e->alloc;
+	return pfse_predictor_create(&pp, out);
+}
+
+PFSE_API int
+pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
+{
+	struct pfse_engine_params prm;
+	struct pfse_flow_table_params tp;
+	struct pfse_history_params hp;
+	struct pfse_selector_params sp;
+	struct pfse_model_params dm[4];
+	struct pfse_engine_backend defaults[4];
+	const struct pfse_engine_backend *bk;
+	struct pfse_engine *e;
+	size_t state_max = 0;
+	int r;
+
+	if (!p || !out)
+		return -EINVAL;
+	r = pfse_params_load(&prm, sizeof(prm), offsetof(struct pfse_engine_params, policy) +
+						      sizeof(prm.policy), p);
+	if (r < 0)
+		return r;
+	if (!prm.cluster || !prm.policy || prm.nbackends > PFSE_ENGINE_BACKENDS_MAX ||
+	    (prm.nbackends > 0 && !prm.backends) || (prm.io && prm.io->size < sizeof(size_t)) ||
+	    !(prm.overload_util >= 0) || !(prm.budget_share >= 0) || prm.budget_share > 1 ||
+	    !(prm.crit_gain >= 0) || !isfinite(prm.overload_util) || !isfinite(prm.crit_gain) ||
+	    pfse_allocator_check(&prm.allocator) < 0)
+		return -EINVAL;
+	if (prm.horizon == 0)
+		prm.horizon = 5;
+	if (prm.horizon > PFSE_HORIZON_MAX)
+		return -EINVAL;
+	if (prm.refit_ns == 0)
+		prm.refit_ns = 10000000000ull;
+	if (prm.flip_budget == 0)
+		prm.flip_budget = 64;
+	if (prm.scan_budget == 0)
+		prm.scan_budget = 1024;
+	if (prm.overload_util == 0)
+		prm.overload_util = 1.0;
+	if (prm.budget_share == 0)
+		prm.budget_share = 1.0;
+	if (prm.crit_gain == 0)
+		prm.crit_gain = 1.0;
+	if (prm.sample_every == 0)
+		prm.sample_every = 16;
+	e = pfse_zalloc(&prm.allocator, sizeof(*e), 64);
+	if (!e)
+		return -ENOMEM;
+	e->alloc = prm.allocator;
+	e->cl = prm.cluster;
+	e->pol = prm.policy;
+	if (prm.io)
+		memcpy(&e->io, prm.io, prm.io->size < sizeof(e->io) ? prm.io->size : sizeof(e->io));
+	e->user = prm.user;
+	e->horizon = prm.horizon;
+	e->refit_ns = prm.refit_ns;
+	e->flip_budget = prm.flip_budget;
+	e->scan_budget = prm.scan_budget;
+	e->overload_util = prm.overload_util;
+	e->budget_share = prm.budget_share;
+	e->crit_gain = prm.crit_gain;
+	e->target_util = pfse_policy_target_util(prm.policy);
+	pfse_policy_tiers(prm.policy, &e->tier_std, &e->tier_hp, &e->tier_dpi);
+	e->reader = pfse_cluster_readers(prm.cluster);
+	e->epoch = pfse_cluster_epoch(prm.cluster);
+	e->viewp = pfse_cluster_view_ptr(prm.cluster);
+	e->predicted = pfse_cluster_predicted(prm.cluster);
+	e->cl_seed = pfse_cluster_seed(prm.cluster);
+	e->max_nodes = pfse_cluster_max_nodes(prm.cluster);
+	r = -ENOMEM;
+	/* backends */
+	bk = prm.backends;
+	e->npred = prm.nbackends;
+	if (!bk) {
+		static const char *const names[4] = { "ses", "holt", "naive", "holt" };
+		static const uint32_t flags[4] = { PFSE_MODEL_F_LOG1P,
+						   PFSE_MODEL_F_LOG1P | PFSE_MODEL_F_DAMPED, 0,
+						   PFSE_MODEL_F_DAMPED };
+
+		for (unsigned b = 0; b < 4; b++) {
+			pfse_model_params_init(&dm[b]);
+			dm[b].flags = flags[b];
+			defaults[b].ops = pfse_predictor_backend(names[b]);
+			defaults[b].model = &dm[b];
+		}
+		bk = defaults;
+		e->npred = 4;
+	}
+	for (unsigned b = 0; b < e->npred; b++) {
+		struct pfse_calibrator_params cp;
+
+		if (!bk[b].ops) {
+			r = -EINVAL;
+			goto fail;
+		}
+		r = mk_pred(e, bk[b].ops, bk[b].model, &e->pred[b]);
+		if (r < 0)
+			goto fail;
+		if (pfse_predictor_state_size(e->pred[b]) > state_max)
+			state_max = pfse_predictor_state_size(e->pred[b]);
+		pfse_calibrator_params_init(&cp);
+		cp.allocator = e->alloc;
+		for (unsigned a = 0; a < AGES; a++) {
+			r = pfse_calibrator_create(&cp, &e->cal[b][a]);
+			if (r < 0)
+				goto fail;
+			pfse_normal_quantile(0.975, &e->z95[b][a]);
+		}
+	}
+	{
+		struct pfse_model_params cm;
+
+		pfse_model_params_init(&cm);
+		cm.alpha = 0.3;
+		r = mk_pred(e, pfse_predictor_backend("ses"), &cm, &e->cx_pred);
+		if (r < 0)
+			goto fail;
+	}
+	/* the flow table, its slot holding our header and the two states */
+	e->bw_off = sizeof(struct eflow);
+	e->cx_off = e->bw_off + ((state_max + 7) & ~(size_t)7);
+	pfse_flow_table_params_init(&tp);
+	if (prm.table) {
+		r = pfse_params_load(&tp, sizeof(tp), sizeof(size_t), prm.table);
+		if (r < 0)
+			goto fail;
+	}
+	tp.slot_size = (uint32_t)(e->cx_off + pfse_predictor_state_size(e->cx_pred));
+	tp.on_evict = flow_end;
+	tp.on_evict_user = e;
+	tp.allocator = e->alloc;
+	r = pfse_flow_table_create(&tp, &e->t);
+	if (r < 0)
+		goto fail;
+	e->interval = pfse_ft_interval(e->t);
+	e->per_s = 1e9 / (double)e->interval;
+	e->W = tp.series_len ? tp.series_len : 8;
+	if (tp.flags & PFSE_FT_F_NO_SERIES)
+		e->W = 0;
+	/* history, selector */
+	pfse_history_params_init(&hp);
+	hp.max_classes = prm.max_classes;
+	hp.interval_ns = e->interval;
+	hp.elephant_bytes = prm.elephant_bytes;
+	hp.classify = prm.classify;
+	hp.classify_user = prm.classify_user;
+	hp.allocator = e->alloc;
+	r = pfse_history_create(&hp, &e->hist);
+	if (r < 0)
+		goto fail;
+	pfse_selector_params_init(&sp);
+	sp.candidates = e->pred;
+	sp.n_candidates = e->npred;
+	sp.classes = prm.max_classes ? prm.max_classes : 1024;
+	sp.sample_every = prm.sample_every;
+	sp.allocator = e->alloc;
+	r = pfse_selector_create(&sp, &e->sel);
+	if (r < 0)
+		goto fail;
+	r = -ENOMEM;
+	e->node_load = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(int64_t), 64);
+	e->node_hist = pfse_zalloc(&e->alloc, (size_t)e->max_nodes * VBINS * sizeof(int64_t), 64);
+	e->node_cut = pfse_zalloc(&e->alloc, e->max_nodes, 64);
+	e->node_pkts = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(uint64_t), 64);
+	e->node_bytes = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(uint64_t), 64);
+	e->pool_cap = e->W ? 1024 : 0;
+	if (e->pool_cap) {
+		e->pool = pfse_zalloc(&e->alloc, (size_t)e->pool_cap * (e->W + 1) * sizeof(double),
+				      64);
+		e->pool_len = pfse_zalloc(&e->alloc, e->pool_cap * sizeof(uint32_t), 64);
+		if (!e->pool || !e->pool_len)
+			goto fail;
+	}
+	if (!e->node_load || !e->node_hist || !e->node_cut || !e->node_pkts || !e->node_bytes)
+		goto fail;
+	r = pfse_cluster_reader_add(e->cl, &e->reader_idx);
+	if (r < 0)
+		goto fail;
+	e->registered = 1;
+	e->reader += e->reader_idx;
+	*out = e;
+	return 0;
+fail:
+	pfse_engine_destroy(e);
+	return r;
+}
+
+/* ---- the packet path ----------------------------------------------------------------- */
+
+static inline int
+node_usable(const struct pfse_cl_view *v, uint32_t node, uint32_t tier)
+{
+	return node < v->nnodes && v->nodes[node].tier == tier &&
+	       v->nodes[node].health != PFSE_NODE_DOWN;
+}
+
+/* A node of `tier` for a flow: the Maglev table's, or (when avoiding overloaded nodes)
+ * the first of a sequence of rehashes that is neither overloaded nor `avoid`. */
+static uint32_t
+pick_node(struct pfse_engine *e, uint32_t tier, uint64_t hash, uint32_t avoid, int spread)
+{
+	const struct pfse_cl_view *v = e->view;
+	uint32_t n = pfse_cl_lookup(v, tier, hash);
+
+	if (!spread || n == PFSE_CL_NODE_NONE)
+		return n;
+	for (unsigned k = 0; k < 16; k++) {
+		if (n != PFSE_CL_NODE_NONE && n != avoid && !e->node_cut[n])
+			return n;
+		hash = hash * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+		n = pfse_cl_lookup(v, tier, hash);
+	}
+	return PFSE_CL_NODE_NONE;
+}
+
+/* (Re)selects the node of a tracked flow whose directive's node is missing or unusable. */
+static uint32_t
+select_node(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, uint32_t tier,
+	    uint32_t old)
+{
+	uint32_t n = pick_node(e, tier, cluster_hash(e, &p->key), NONE32, 0);
+	struct eflow *h;
+
+	if (n == PFSE_CL_NODE_NONE)
+		return n;
+	pfse_ft_set_node(e->t, f, (uint16_t)n);
+	h = hdr(e, f);
+	acct_node_del(e, h);
+	acct_node_add(e, h, n);
+	if (old != PFSE_NODE_ANY)
+		e->st.reroute_health++;
+	return n;
+}
+
+PFSE_API int
+pfse_engine_classify(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n,
+		     struct pfse_decision out[])
+{
+	uint32_t flows[PFSE_BURST_MAX];
+	struct pfse_ft_event ev[PFSE_BURST_MAX];
+	struct pfse_flow_masks m;
+	int r;
+
+	if (!e || (n > 0 && (!pkts || !out)) || n > PFSE_BURST_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (!pkts[i])
+			return -EINVAL;
+	if (n == 0)
+		return 0;
+	e->view = pfse_cl_enter(e->reader, e->epoch, e->viewp);
+	r = pfse_ft_update_burst_ev(e->t, pkts, n, flows, &m, ev);
+	if (r < 0) {
+		pfse_cl_leave(e->reader);
+		return r;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct pfse_pkt *p = pkts[i];
+		struct pfse_decision *d = &out[i];
+		uint32_t len = p->wirelen ? p->wirelen : p->caplen, tier, node = PFSE_CL_NODE_NONE;
+		uint64_t bit = 1ull << i;
+
+		e->st.packets++;
+		e->st.bytes += len;
+		if (p->ts > e->now)
+			e->now = p->ts;
+		d->flow = flows[i];
+		if (pfse_unlikely(p->status != PFSE_PARSE_OK)) {
+			d->tier = PFSE_TIER_NONE;
+			d->node = PFSE_NODE_ANY;
+			d->action = PFSE_ACT_UNPARSED;
+			e->st.unparsed++;
+			continue;
+		}
+		if (pfse_unlikely(!(m.tracked & bit))) {
+			/* no flow: the standard tier by consistent hashing, or the local path */
+			e->st.untracked++;
+			tier = e->tier_std;
+			node = tier != PFSE_TIER_NONE && tier < e->view->ntiers
+				       ? pfse_cl_lookup(e->view, tier, cluster_hash(e, &p->key))
+				       : PFSE_CL_NODE_NONE;
+		} else {
+			if (pfse_unlikely(m.created & bit))
+				flow_new(e, flows[i], p, &ev[i]);
+			else if (pfse_unlikely(m.samples & bit))
+				on_samples(e, flows[i], hdr(e, flows[i]), ev[i].closed_iv,
+					   ev[i].closed_bytes, ev[i].open_iv - 1, p->ts, &ev[i]);
+			tier = ev[i].dir_tier;
+			node = ev[i].dir_node;
+			if (tier != PFSE_TIER_NONE &&
+			    pfse_unlikely(!node_usable(e->view, node, tier))) {
+				if (tier >= e->view->ntiers)
+					node = PFSE_CL_NODE_NONE;
+				else if (ev[i].dir_reason == PFSE_REASON_PINNED)
+					/* a pinned flow's node is down: elsewhere meanwhile */
+					node = pick_node(e, tier, cluster_hash(e, &p->key), NONE32,
+							 0);
+				else
+					node = select_node(e, flows[i], p, tier, node);
+			}
+		}
+		if (tier == PFSE_TIER_NONE) {
+			d->tier = PFSE_TIER_NONE;
+			d->node = PFSE_NODE_ANY;
+			d->action = PFSE_ACT_TRANSMIT;
+			e->st.local++;
+			e->st.local_bytes += len;
+		} else if (pfse_unlikely(node == PFSE_CL_NODE_NONE)) {
+			/* the tier has no usable node: the local path */
+			d->tier = (uint8_t)tier;
+			d->node = PFSE_NODE_ANY;
+			d->action = PFSE_ACT_TRANSMIT;
+			e->st.no_node++;
+			e->st.local++;
+			e->st.local_bytes += len;
+		} else {
+			d->tier = (uint8_t)tier;
+			d->node = (uint16_t)node;
+			d->action = PFSE_ACT_FORWARD;
+			e->st.forwarded++;
+			e->st.tier_packets[tier]++;
+			e->st.tier_bytes[tier] += len;
+			e->node_pkts[node]++;
+			e->node_bytes[node] += len;
+		}
+	}
+	pfse_cl_leave(e->reader);
+	e->view = NULL;
+	return (int)n;
+}
+
+PFSE_API int
+pfse_engine_process(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n)
+{
+	struct pfse_decision d[PFSE_BURST_MAX];
+	const struct pfse_cl_view *v;
+	int r;
+
+	if (!e)
+		return -EINVAL;
+	if (!e->io.forward || !e->io.transmit)
+		return -ENOTSUP;
+	r = pfse_engine_classify(e, pkts, n, d);
+	if (r <= 0)
+		return r;
+	/* node user pointers: from the view the burst used (nodes are never removed, and a
+	 * node's pointer never changes, so the current view has the same ones) */
+	v = pfse_cl_enter(e->reader, e->epoch, e->viewp);
+	for (unsigned i = 0; i < n; i++) {
+		struct pfse_pkt *p = pkts[i];
+
+		switch (d[i].action) {
+		case PFSE_ACT_FORWARD:
+			e->io.forward(p, d[i].node, v->nodes[d[i].node].user, e->user);
+			break;
+		case PFSE_ACT_TRANSMIT:
+			if (e->io.rewrite) {
+				uint32_t rules = e->io.rewrite(p, d[i].flow, e->user);
+
+				if (d[i].flow != PFSE_FLOW_NONE) {
+					struct eflow *h = hdr(e, d[i].flow);
+
+					h->cx_rules += rules;
+					h->cx_pkts++;
+				}
+			}
+			e->io.transmit(p, e->user);
+			break;
+		default:
+			e->io.transmit(p, e->user);
+			break;
+		}
+	}
+	pfse_cl_leave(e->reader);
+	return r;
+}
+
+/* ---- time-driven work ---------------------------------------------------------------- */
+
+static int
+refit(struct pfse_engine *e)
+{
+	const double *ser[1024];
+	uint32_t lens[1024];
+	unsigned n = 0, ok = 0;
+
+	for (uint32_t i = 0; i < e->pool_n && n < 1024; i++) {
+		uint32_t k = (e->pool_head + e->pool_cap - 1 - i) % e->pool_cap;
+
+		ser[n] = e->pool + (size_t)k * (e->W + 1);
+		lens[n] = e->pool_len[k];
+		n++;
+	}
+	if (n < 16)
+		return 0;
+	for (unsigned b = 0; b < e->npred; b++)
+		ok += pfse_predictor_fit(e->pred[b], ser, lens, n, 0, NULL) == 0;
+	e->st.refits += ok;
+	return (int)ok;
+}
+
+/* Marks overloaded nodes and, for each, the value bin below which this engine's flows on
+ * it leave (its share of the excess); the same for tiers over budget. */
+static void
+mark_overloads(struct pfse_engine *e)
+{
+	const struct pfse_cl_view *v = e->view;
+
+	for (uint32_t n = 0; n < v->nnodes; n++) {
+		double cap = (double)v->nodes[n].capacity * e->overload_util;
+		double global =
+			(double)atomic_load_explicit(&e->predicted[n], memory_order_relaxed);
+		double local = (double)e->node_load[n], excess, acc = 0;
+		unsigned cut = 0;
+
+		e->node_cut[n] = 0;
+		if (cap <= 0 || global <= cap || local <= 0)
+			continue;
+		excess = (global - cap) * (local / global);
+		while (cut < VBINS && acc < excess)
+			acc += (double)e->node_hist[(size_t)n * VBINS + cut++];
+		e->node_cut[n] = (uint8_t)cut;
+	}
+	for (uint32_t t = 0; t < v->ntiers; t++) {
+		double budget = tier_budget(e, t), acc = 0;
+		unsigned cut = VBINS;
+
+		e->tier_cut[t] = 0;
+		if (budget <= 0 || t == e->tier_std || (double)e->tier_load[t] <= budget)
+			continue;
+		/* keep the most valuable bins that fit */
+		while (cut > 0 && acc + (double)e->tier_hist[t][cut - 1] <= budget)
+			acc += (double)e->tier_hist[t][--cut];
+		e->tier_cut[t] = (uint8_t)cut;
+	}
+}
+
+/* Visits one flow in advance(): observes its silent intervals, moves it off an overloaded
+ * node or out of a full tier. Returns 1 if it did something. */
+static int
+visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
+{
+	struct eflow *h = hdr(e, f);
+	struct pfse_flow_info info;
+	int did = 0;
+
+	pfse_flow_info_init(&info);
+	if (pfse_flow_table_info(e->t, f, &info) < 0)
+		return 0;
+	if (info.interval < now_iv && (!(h->flags & EF_SEEN) || h->obs_iv + 1 < now_iv)) {
+		/* quiet: its open interval is over, and silence since */
+		on_samples(e, f, h, info.interval, info.open_bytes, now_iv - 1, e->now, NULL);
+		pfse_flow_table_info(e->t, f, &info);
+		did = 1;
+	}
+	if (*flips >= e->flip_budget || info.directive.reason == PFSE_REASON_PINNED)
+		return did;
+	if (info.directive.tier != PFSE_TIER_NONE && info.directive.tier < e->view->ntiers &&
+	    e->tier_cut[info.directive.tier] > h->vbin && info.directive.tier != e->tier_std) {
+		struct pfse_directive d = info.directive;
+
+		d.tier = (uint8_t)e->tier_std;
+		d.reason = PFSE_REASON_BUDGET;
+		d.node = PFSE_NODE_ANY;
+		d.since = e->now;
+		set_directive(e, f, h, &d, NULL);
+		e->st.budget_demotions++;
+		(*flips)++;
+		return 1;
+	}
+	if (h->acct_node != NONE16 && e->node_cut[h->acct_node] > h->vbin) {
+		uint32_t tier = info.directive.tier, old = h->acct_node, n;
+
+		n = pick_node(e, tier, cluster_hash(e, &info.key), old, 1);
+		if (n != PFSE_CL_NODE_NONE && n != old) {
+			struct pfse_directive d = info.directive;
+
+			d.node = (uint16_t)n;
+			d.reason = PFSE_REASON_OVERLOAD;
+			d.since = e->now;
+			set_directive(e, f, h, &d, NULL);
+			e->st.reroute_overload++;
+			(*flips)++;
+			return 1;
+		}
+	}
+	return did;
+}
+
+PFSE_API int
+pfse_engine_advance(struct pfse_engine *e, uint64_t now, unsigned budget)
+{
+	uint64_t now_iv;
+	unsigned flips = 0;
+	int work = 0, r;
+
+	if (!e)
+		return -EINVAL;
+	if (now < e->now)
+		now = e->now;
+	e->now = now;
+	now_iv = now / e->interval;
+	e->view = pfse_cl_enter(e->reader, e->epoch, e->viewp);
+	r = pfse_flow_table_expire(e->t, now, budget ? budget : 1024, flow_end, e);
+	if (r > 0)
+		work += r;
+	if (e->refit_ns != UINT64_MAX && now >= e->next_refit) {
+		if (e->next_refit != 0)
+			refit(e);
+		e->next_refit = now + e->refit_ns;
+	}
+	if (now >= e->next_z) {
+		/* calibrated multipliers, refreshed once a second rather than per sample */
+		for (unsigned b = 0; b < e->npred; b++)
+			for (unsigned a = 0; a < AGES; a++)
+				pfse_calibrator_z(e->cal[b][a], 0.95, &e->z95[b][a]);
+		e->next_z = now + 1000000000ull;
+	}
+	mark_overloads(e);
+	for (unsigned k = 0; k < e->scan_budget; k++) {
+		uint32_t f;
+
+		if (pfse_flow_table_next(e->t, &e->scan_iter, &f) < 0) {
+			e->scan_iter = 0;
+			break;
+		}
+		work += visit(e, f, now_iv, &flips);
+	}
+	pfse_cl_leave(e->reader);
+	e->view = NULL;
+	return work;
+}
+
+/* ---- pins, info, stats --------------------------------------------------------------- */
+
+PFSE_API int
+pfse_engine_pin(struct pfse_engine *e, uint32_t flow, uint32_t node)
+{
+	struct pfse_directive d;
+	struct pfse_node_info ni;
+	struct eflow *h;
+
+	if (!e)
+		return -EINVAL;
+	ni.size = sizeof(ni);
+	if (pfse_cluster_node_info(e->cl, node, &ni) < 0)
+		return -EINVAL;
+	h = hdr(e, flow);
+	if (!h)
+		return -ENOENT;
+	memset(&d, 0, sizeof(d));
+	d.tier = (uint8_t)ni.tier;
+	d.node = (uint16_t)node;
+	d.reason = PFSE_REASON_PINNED;
+	d.since = e->now;
+	set_directive(e, flow, h, &d, NULL);
+	return 0;
+}
+
+PFSE_API int
+pfse_engine_unpin(struct pfse_engine *e, uint32_t flow)
+{
+	struct pfse_flow_info info;
+	struct eflow *h;
+
+	if (!e)
+		return -EINVAL;
+	h = hdr(e, flow);
+	if (!h)
+		return -ENOENT;
+	pfse_flow_info_init(&info);
+	pfse_flow_table_info(e->t, flow, &info);
+	if (info.directive.reason == PFSE_REASON_PINNED) {
+		struct pfse_directive d = info.directive;
+
+		/* the policy decides at the flow's next interval; until then, where it is */
+		d.reason = PFSE_REASON_DEFAULT;
+		d.since = 0;
+		pfse_flow_table_set_directive(e->t, flow, &d);
+	}
+	return 0;
+}
+
+PFSE_API int
+pfse_engine_flow_info(struct pfse_engine *e, uint32_t flow, struct pfse_engine_flow_info *out)
+{
+	struct pfse_engine_flow_info fi;
+	struct pfse_flow_info info;
+	struct eflow *h;
+
+	if (!e || !out || out->size < sizeof(size_t) || out->size > PFSE_PARAMS_SIZE_MAX)
+		return -EINVAL;
+	h = hdr(e, flow);
+	if (!h)
+		return -ENOENT;
+	pfse_flow_info_init(&info);
+	pfse_flow_table_info(e->t, flow, &info);
+	memset(&fi, 0, sizeof(fi));
+	fi.size = out->size;
+	fi.directive = info.directive;
+	fi.bw = h->bw;
+	fi.bw_hi = h->bw_hi;
+	fi.complexity = h->cx;
+	fi.criticality = h->crit;
+	fi.samples = h->samples;
+	fi.complexity_samples = h->cx_n;
+	fi.class_id = h->cls;
+	fi.backend = h->backend;
+	fi.anomalies = h->anomalies;
+	memcpy(out, &fi, out->size < sizeof(fi) ? out->size : sizeof(fi));
+	if (out->size > sizeof(fi))
+		memset((uint8_t *)out + sizeof(fi), 0, out->size - sizeof(fi));
+	return 0;
+}
+
+PFSE_API int
+pfse_engine_node_stats(struct pfse_engine *e, uint32_t node, uint64_t *packets, uint64_t *bytes)
+{
+	if (!e || node >= e->max_nodes)
+		return -EINVAL;
+	if (packets)
+		*packets = e->node_pkts[node];
+	if (bytes)
+		*bytes = e->node_bytes[node];
+	return 0;
+}
+
+PFSE_API int
+pfse_engine_stats(struct pfse_engine *e, struct pfse_engine_stats *out)
+{
+	struct pfse_engine_stats st;
+
+	if (!e || !out || out->size < sizeof(size_t) || out->size > PFSE_PARAMS_SIZE_MAX)
+		return -EINVAL;
+	st = e->st;
+	st.size = out->size;
+	memcpy(out, &st, out->size < sizeof(st) ? out->size : sizeof(st));
+	if (out->size > sizeof(st))
+		memset((uint8_t *)out + sizeof(st), 0, out->size - sizeof(st));
+	return 0;
+}
+
+PFSE_API struct pfse_flow_table *
+pfse_engine_table(struct pfse_engine *e)
+{
+	return e ? e->t : NULL;
+}
+
+PFSE_API struct pfse_history *
+pfse_engine_history(struct pfse_engine *e)
+{
+	return e ? e->hist : NULL;
+}

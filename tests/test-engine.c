@@ -1,0 +1,814 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The engine: the callbacks the concept's pseudocode names, for every kind of directive;
+ * rewrite counts reaching the complexity forecast; an emerging elephant shunted on its
+ * first packet and a mouse of its class demoted after its dwell; affinity (no flow on a
+ * healthy node moves) and health moves (no packet to a DOWN node); predictive overload
+ * moves; tier budgets; untracked and unparsed packets; pins; no allocation after create;
+ * invalid arguments.
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pfse/pfse.h>
+
+#include "test-util.h"
+
+#define MS 1000000ull
+#define SEC 1000000000ull
+
+/* ---- a small world: a cluster, a policy, an engine, recorded callbacks ---------------- */
+
+enum { CB_FORWARD = 1, CB_REWRITE = 2, CB_TRANSMIT = 4 };
+
+struct rec {
+	unsigned calls[4096];     /* per packet (index = pkt->user as integer): CB_* bits */
+	uint32_t node[4096];
+	void *node_user[4096];
+	uint32_t rules;           /* what rewrite returns */
+	unsigned nforward, nrewrite, ntransmit;
+};
+
+static struct rec R;
+static int node_users[64];
+
+static void
+cb_forward(struct pfse_pkt *pkt, uint32_t node, void *node_user, void *user)
+{
+	uintptr_t i = (uintptr_t)pkt->user;
+
+	ck_assert_ptr_eq(user, &R);
+	R.calls[i % 4096] |= CB_FORWARD;
+	R.node[i % 4096] = node;
+	R.node_user[i % 4096] = node_user;
+	R.nforward++;
+}
+
+static uint32_t
+cb_rewrite(struct pfse_pkt *pkt, uint32_t flow, void *user)
+{
+	uintptr_t i = (uintptr_t)pkt->user;
+
+	(void)flow;
+	ck_assert_ptr_eq(user, &R);
+	ck_assert_msg(!(R.calls[i % 4096] & CB_TRANSMIT), "rewrite after transmit");
+	R.calls[i % 4096] |= CB_REWRITE;
+	R.nrewrite++;
+	return R.rules;
+}
+
+static void
+cb_transmit(struct pfse_pkt *pkt, void *user)
+{
+	uintptr_t i = (uintptr_t)pkt->user;
+
+	ck_assert_ptr_eq(user, &R);
+	R.calls[i % 4096] |= CB_TRANSMIT;
+	R.ntransmit++;
+}
+
+struct world {
+	struct pfse_cluster *cl;
+	struct pfse_policy *pol;
+	struct pfse_engine *e;
+	uint32_t hp, dpi, std;
+	uint32_t hp_nodes[8];
+	uint32_t dpi_node;
+};
+
+static uint32_t
+add_tier(struct pfse_cluster *cl, const char *name, uint32_t kind, uint64_t cap)
+{
+	struct pfse_tier_params p;
+	uint32_t t;
+
+	pfse_tier_params_init(&p);
+	p.name = name;
+	p.kind = kind;
+	p.capacity = cap;
+	ck_assert_int_eq(pfse_cluster_add_tier(cl, &p, &t), 0);
+	return t;
+}
+
+static uint32_t
+add_node(struct pfse_cluster *cl, uint32_t tier, uint64_t id, uint64_t cap)
+{
+	struct pfse_node_params p;
+	uint32_t n;
+
+	pfse_node_params_init(&p);
+	p.tier = tier;
+	p.id = id;
+	p.capacity = cap;
+	p.user = &node_users[id % 64];
+	ck_assert_int_eq(pfse_cluster_add_node(cl, &p, &n), 0);
+	return n;
+}
+
+struct world_opts {
+	double bw_enter;          /* policy */
+	uint64_t dwell;
+	uint64_t hp_cap, node_cap;
+	unsigned hp_nodes;
+	uint32_t capacity;        /* table */
+	uint32_t eviction;
+	uint64_t elephant_bytes;
+	pfse_classify_fn classify;
+	struct pfse_allocator alloc;
+	int no_io;
+};
+
+static struct world
+mkworld(const struct world_opts *o)
+{
+	struct pfse_cluster_params cp;
+	struct pfse_policy_params pp;
+	struct pfse_engine_params ep;
+	struct pfse_flow_table_params tp;
+	struct pfse_io_ops io;
+	struct world w;
+
+	memset(&w, 0, sizeof(w));
+	memset(&R, 0, sizeof(R));
+	pfse_cluster_params_init(&cp);
+	cp.max_nodes = 32;
+	ck_assert_int_eq(pfse_cluster_create(&cp, &w.cl), 0);
+	w.hp = add_tier(w.cl, "hp", PFSE_TIER_KIND_HIGH_PERF, o->hp_cap);
+	w.dpi = add_tier(w.cl, "dpi", PFSE_TIER_KIND_INSPECTION, 0);
+	for (unsigned i = 0; i < (o->hp_nodes ? o->hp_nodes : 2); i++)
+		w.hp_nodes[i] = add_node(w.cl, w.hp, 10 + i, o->node_cap);
+	w.dpi_node = add_node(w.cl, w.dpi, 50, 0);
+	w.std = PFSE_TIER_NONE;
+	pfse_policy_params_init(&pp);
+	pp.cluster = w.cl;
+	pp.bw_enter = o->bw_enter;
+	pp.dwell_ns = o->dwell ? o->dwell : SEC;
+	ck_assert_int_eq(pfse_policy_create(&pp, &w.pol), 0);
+	pfse_io_ops_init(&io);
+	io.forward = cb_forward;
+	io.rewrite = cb_rewrite;
+	io.transmit = cb_transmit;
+	pfse_flow_table_params_init(&tp);
+	tp.capacity = o->capacity ? o->capacity : 4096;
+	tp.eviction = o->eviction;
+	tp.flags = PFSE_FT_F_FIXED_SEED;
+	tp.seed = 7;
+	pfse_engine_params_init(&ep);
+	ep.cluster = w.cl;
+	ep.policy = w.pol;
+	ep.io = o->no_io ? NULL : &io;
+	ep.user = &R;
+	ep.table = &tp;
+	ep.elephant_bytes = o->elephant_bytes;
+	ep.classify = o->classify;
+	ep.sample_every = 1;
+	ep.allocator = o->alloc;
+	ck_assert_int_eq(pfse_engine_create(&ep, &w.e), 0);
+	return w;
+}
+
+static void
+freeworld(struct world *w)
+{
+	pfse_engine_destroy(w->e);
+	pfse_policy_destroy(w->pol);
+	pfse_cluster_destroy(w->cl);
+}
+
+static struct pfse_pkt
+mkpkt(uint16_t sport, uint16_t dport, uint32_t len, uint64_t ts, uintptr_t id)
+{
+	struct pfse_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	pfse_flow_key_set(&p.key, PFSE_FAMILY_IPV4, "\x0a\0\0\x01", "\x0a\0\0\x02", sport, dport,
+			  6, 0);
+	p.status = PFSE_PARSE_OK;
+	p.wirelen = len;
+	p.caplen = len < 64 ? len : 64;
+	p.ts = ts;
+	p.user = (void *)id;
+	return p;
+}
+
+/* Processes one packet; returns its decision (classify + process agree on it). */
+static struct pfse_decision
+one(struct world *w, struct pfse_pkt *p)
+{
+	struct pfse_pkt *pp = p;
+	struct pfse_decision d;
+	uintptr_t id = (uintptr_t)p->user;
+
+	R.calls[id % 4096] = 0;
+	ck_assert_int_eq(pfse_engine_process(w->e, &pp, 1), 1);
+	/* the decision it was processed with is the flow's now */
+	d.action = R.calls[id % 4096] & CB_FORWARD ? PFSE_ACT_FORWARD : PFSE_ACT_TRANSMIT;
+	d.node = (uint16_t)(d.action == PFSE_ACT_FORWARD ? R.node[id % 4096] : PFSE_NODE_ANY);
+	return d;
+}
+
+static struct pfse_engine_flow_info
+finfo(struct world *w, const struct pfse_pkt *p)
+{
+	struct pfse_engine_flow_info fi;
+	uint32_t flow;
+	uint64_t hit;
+
+	ck_assert_int_eq(pfse_flow_table_lookup_burst(pfse_engine_table(w->e), &p->key, 1, &flow,
+						      &hit),
+			 1);
+	fi.size = sizeof(fi);
+	ck_assert_int_eq(pfse_engine_flow_info(w->e, flow, &fi), 0);
+	return fi;
+}
+
+static uint32_t
+flow_of(struct world *w, const struct pfse_pkt *p)
+{
+	uint32_t flow = PFSE_FLOW_NONE;
+	uint64_t hit;
+
+	pfse_flow_table_lookup_burst(pfse_engine_table(w->e), &p->key, 1, &flow, &hit);
+	return flow;
+}
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+START_TEST(callbacks_follow_the_pseudocode)
+{
+	struct world_opts o = { .bw_enter = 200000 };
+	struct world w = mkworld(&o);
+	struct pfse_decision d;
+	struct pfse_pkt p;
+	uintptr_t id = 0;
+
+	/* a new flow with nothing known: the default branch, rewrite then transmit */
+	p = mkpkt(40000, 80, 100, 1 * SEC, ++id);
+	d = one(&w, &p);
+	ck_assert_uint_eq(R.calls[id], CB_REWRITE | CB_TRANSMIT);
+	ck_assert_uint_eq(d.action, PFSE_ACT_TRANSMIT);
+	/* it grows: 40 kB per 100 ms interval = 400 kB/s, above the 200 kB/s threshold; once
+	 * its dwell (1 s) is over, its next decision shunts it to the high-performance tier */
+	for (unsigned k = 1; k <= 20; k++) {
+		p = mkpkt(40000, 80, 40000, 1 * SEC + k * 100 * MS, ++id);
+		d = one(&w, &p);
+	}
+	ck_assert_uint_eq(R.calls[id], CB_FORWARD);
+	ck_assert(d.node == w.hp_nodes[0] || d.node == w.hp_nodes[1]);
+	ck_assert_ptr_eq(R.node_user[id], &node_users[10 + d.node - w.hp_nodes[0]]);
+	{
+		struct pfse_engine_flow_info fi = finfo(&w, &p);
+
+		ck_assert_uint_eq(fi.directive.tier, w.hp);
+		ck_assert_uint_eq(fi.directive.reason, PFSE_REASON_BANDWIDTH);
+		ck_assert(fi.bw > 200000);
+		ck_assert_uint_ge(fi.samples, 19);
+	}
+	/* pinned to the inspection node: forward there */
+	ck_assert_int_eq(pfse_engine_pin(w.e, flow_of(&w, &p), w.dpi_node), 0);
+	p = mkpkt(40000, 80, 100, 3 * SEC, ++id);
+	d = one(&w, &p);
+	ck_assert_uint_eq(R.calls[id], CB_FORWARD);
+	ck_assert_uint_eq(d.node, w.dpi_node);
+	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_PINNED);
+	/* an unparsed packet: transmit alone */
+	p = mkpkt(1, 2, 60, 3 * SEC, ++id);
+	p.status = PFSE_PARSE_ERR_L2_TRUNCATED;
+	d = one(&w, &p);
+	ck_assert_uint_eq(R.calls[id], CB_TRANSMIT);
+	{
+		struct pfse_engine_stats st;
+
+		st.size = sizeof(st);
+		ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
+		ck_assert_uint_eq(st.unparsed, 1);
+		ck_assert_uint_eq(st.packets, id);
+		ck_assert_uint_eq(st.forwarded + st.local + st.unparsed, st.packets);
+		ck_assert_uint_eq(st.flows_created, 1);
+		ck_assert_uint_ge(st.directive_changes, 3); /* first, to hp, pinned */
+	}
+	ck_assert_uint_eq(R.nforward + R.ntransmit, id);
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(anomaly_goes_to_inspection)
+{
+	struct world_opts o = { .bw_enter = 1e12 };
+	struct world w = mkworld(&o);
+	struct pfse_pkt p;
+	struct pfse_decision d;
+	uintptr_t id = 0;
+
+	/* a steady flow (10 packets of 1000 B per interval), then a burst 100 times larger */
+	for (unsigned k = 0; k < 40; k++)
+		for (unsigned j = 0; j < 10; j++) {
+			p = mkpkt(5555, 443, 1000, SEC + k * 100 * MS + j * MS, ++id);
+			d = one(&w, &p);
+			ck_assert_uint_eq(d.action, PFSE_ACT_TRANSMIT);
+		}
+	for (unsigned j = 0; j < 100; j++) {
+		p = mkpkt(5555, 443, 10000, SEC + 40 * 100 * MS + j * MS, ++id);
+		one(&w, &p);
+	}
+	/* the burst's interval closes with the next packet: an anomaly, to inspection */
+	p = mkpkt(5555, 443, 1000, SEC + 41 * 100 * MS, ++id);
+	d = one(&w, &p);
+	ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+	ck_assert_uint_eq(d.node, w.dpi_node);
+	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_ANOMALY);
+	ck_assert_uint_eq(finfo(&w, &p).anomalies, 1);
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(rewrite_counts_reach_complexity)
+{
+	struct world_opts o = { .bw_enter = 1e12 };
+	struct world w = mkworld(&o);
+	struct pfse_engine_flow_info fi;
+	struct pfse_pkt p;
+	uintptr_t id = 0;
+
+	R.rules = 5;
+	for (unsigned k = 0; k < 60; k++)
+		for (unsigned j = 0; j < 3; j++) {
+			p = mkpkt(7000, 53, 200, SEC + k * 100 * MS + j * MS, ++id);
+			one(&w, &p);
+		}
+	fi = finfo(&w, &p);
+	/* 59 intervals closed, each with 3 packets of 5 rules: the SES forecast (alpha 0.3)
+	 * from the class's prior (0) after 59 samples of 5 is 5 (1 - 0.7^59), kept as a float */
+	ck_assert_uint_eq(fi.complexity_samples, 59);
+	ck_assert_double_eq_tol(fi.complexity, 5 * (1 - pow(0.7, 59)), 1e-6); /* a float */
+	ck_assert_uint_eq(R.nrewrite, 180);
+	/* the flow ends: its class's mean complexity becomes the next flow's prior */
+	ck_assert_int_ge(pfse_engine_advance(w.e, 1000 * SEC, 0), 1);
+	{
+		struct pfse_class_prior cp;
+
+		cp.size = sizeof(cp);
+		ck_assert_int_eq(pfse_history_prior(pfse_engine_history(w.e), fi.class_id, &cp), 0);
+		ck_assert_uint_eq(cp.flows, 1);
+		ck_assert_double_eq_tol(cp.complexity, 5, 1e-12);
+	}
+	p = mkpkt(7001, 53, 200, 1001 * SEC, ++id);
+	one(&w, &p);
+	ck_assert_double_eq_tol(finfo(&w, &p).complexity, 5, 1e-12);
+	freeworld(&w);
+}
+END_TEST
+
+/* Class key from the server port only (so the test's flows share classes). */
+static int
+by_port(const struct pfse_flow_key *key, uint32_t *class_key, uint32_t *priority, void *user)
+{
+	uint16_t sp = (uint16_t)(key->sport >> 8 | key->sport << 8);
+	uint16_t dp = (uint16_t)(key->dport >> 8 | key->dport << 8);
+
+	(void)user;
+	*class_key = sp < dp ? sp : dp;
+	*priority = 0;
+	return 0;
+}
+
+START_TEST(emerging_elephant_and_demoted_mouse)
+{
+	struct world_opts o = { .bw_enter = 1e6, .elephant_bytes = 100000,
+				.classify = by_port };
+	struct world w = mkworld(&o);
+	struct pfse_decision d;
+	struct pfse_pkt p;
+	uintptr_t id = 0;
+	uint64_t t = SEC;
+
+	/* history: three flows of class 5001 each moved 1 MB, then ended */
+	for (unsigned f = 0; f < 3; f++) {
+		for (unsigned k = 0; k < 100; k++) {
+			p = mkpkt((uint16_t)(30000 + f), 5001, 10000, t + k * 10 * MS, ++id);
+			one(&w, &p);
+		}
+		t += 2 * SEC;
+	}
+	t += 400 * SEC;
+	ck_assert_int_ge(pfse_engine_advance(w.e, t, 0), 3);
+	/* P(elephant) = (3 + 1) / (3 + 2) = 0.8: a new flow of the class goes to the
+	 * high-performance tier on its very first packet */
+	p = mkpkt(31000, 5001, 100, t, ++id);
+	d = one(&w, &p);
+	ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+	ck_assert(d.node == w.hp_nodes[0] || d.node == w.hp_nodes[1]);
+	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_PRIOR);
+	/* it stays small (100 B per interval): kept for its dwell (1 s), then demoted */
+	for (unsigned k = 1; k <= 20; k++) {
+		p = mkpkt(31000, 5001, 100, t + k * 100 * MS, ++id);
+		d = one(&w, &p);
+		if (k < 10)
+			ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+	}
+	ck_assert_uint_eq(d.action, PFSE_ACT_TRANSMIT);
+	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_DEFAULT);
+	ck_assert_uint_ge(finfo(&w, &p).directive.since, t + SEC);
+	/* a flow of another class (no history) starts on the standard path */
+	p = mkpkt(31001, 6000, 100, t + 3 * SEC, ++id);
+	ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_TRANSMIT);
+	freeworld(&w);
+}
+END_TEST
+
+/* n flows of class "prior elephant": start them all, return their nodes. */
+static void
+start_hp_flows(struct world *w, unsigned n, uint64_t t, uint32_t *nodes, uintptr_t *id)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 1000, t, ++*id);
+		struct pfse_decision d = one(w, &p);
+
+		ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+		nodes[i] = d.node;
+	}
+}
+
+/* Every new flow an elephant: a classifier with a class whose history is then made. */
+static void
+make_elephant_class(struct world *w, uint64_t *t, uintptr_t *id)
+{
+	for (unsigned f = 0; f < 4; f++)
+		for (unsigned k = 0; k < 20; k++) {
+			struct pfse_pkt p = mkpkt((uint16_t)(41000 + f), 9000, 10000,
+						  *t + f * SEC + k * 10 * MS, ++*id);
+
+			one(w, &p);
+		}
+	*t += 1000 * SEC;
+	ck_assert_int_ge(pfse_engine_advance(w->e, *t, 0), 4);
+}
+
+START_TEST(affinity_and_health)
+{
+	struct world_opts o = { .elephant_bytes = 100000, .classify = by_port, .hp_nodes = 4 };
+	struct world w = mkworld(&o);
+	uint32_t before[200], per_node[8] = { 0 }, extra;
+	uintptr_t id = 0;
+	uint64_t t = SEC;
+	struct pfse_engine_stats st;
+
+	make_elephant_class(&w, &t, &id);
+	start_hp_flows(&w, 200, t, before, &id);
+	for (unsigned i = 0; i < 200; i++)
+		per_node[before[i]]++;
+	for (unsigned k = 0; k < 4; k++)
+		ck_assert_uint_gt(per_node[w.hp_nodes[k]], 20);
+	/* a node is added: with affinity, no flow moves */
+	extra = add_node(w.cl, w.hp, 99, 0);
+	for (unsigned i = 0; i < 200; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 1000, t + MS, ++id);
+
+		ck_assert_uint_eq(one(&w, &p).node, before[i]);
+	}
+	/* node 1 goes down: its flows move, and only they */
+	ck_assert_int_eq(pfse_cluster_set_node_health(w.cl, w.hp_nodes[1], PFSE_NODE_DOWN, 0), 0);
+	for (unsigned i = 0; i < 200; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 1000, t + 2 * MS, ++id);
+		struct pfse_decision d = one(&w, &p);
+
+		ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+		ck_assert_uint_ne(d.node, w.hp_nodes[1]);
+		if (before[i] != w.hp_nodes[1])
+			ck_assert_uint_eq(d.node, before[i]);
+		before[i] = d.node;
+	}
+	st.size = sizeof(st);
+	ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
+	ck_assert_uint_eq(st.reroute_health, per_node[w.hp_nodes[1]]);
+	/* draining: its flows stay, new ones do not come */
+	ck_assert_int_eq(pfse_cluster_set_node_health(w.cl, w.hp_nodes[2], PFSE_NODE_DRAINING, 0),
+			 0);
+	for (unsigned i = 0; i < 200; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 1000, t + 3 * MS, ++id);
+
+		ck_assert_uint_eq(one(&w, &p).node, before[i]);
+	}
+	for (unsigned i = 0; i < 100; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(50000 + i), 9000, 1000, t + 4 * MS, ++id);
+		struct pfse_decision d = one(&w, &p);
+
+		ck_assert_uint_ne(d.node, w.hp_nodes[2]);
+		ck_assert_uint_ne(d.node, w.hp_nodes[1]);
+	}
+	/* every node of the tier down: the local path, counted */
+	for (unsigned k = 0; k < 4; k++)
+		pfse_cluster_set_node_health(w.cl, w.hp_nodes[k], PFSE_NODE_DOWN, 0);
+	pfse_cluster_set_node_health(w.cl, extra, PFSE_NODE_DOWN, 0);
+	{
+		struct pfse_pkt p = mkpkt(20000, 9000, 1000, t + 5 * MS, ++id);
+
+		ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_TRANSMIT);
+		ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
+		ck_assert_uint_eq(st.no_node, 1);
+	}
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(predictive_overload_moves_flows)
+{
+	/* 4 nodes of 5 MB/s; 60 flows of 100 kB/s on them; then 10 of them grow tenfold
+	 * (15 MB/s in all): the nodes they are on are forecast to overload, and advance()
+	 * moves flows off them, least valuable first, until no node is forecast over. */
+	struct world_opts o = { .elephant_bytes = 100000, .classify = by_port, .hp_nodes = 4,
+				.node_cap = 5000000, .bw_enter = 50000 };
+	struct world w = mkworld(&o);
+	uint32_t nodes[60];
+	uintptr_t id = 0;
+	uint64_t t = SEC;
+	struct pfse_engine_stats st;
+	int over = 0;
+
+	make_elephant_class(&w, &t, &id);
+	start_hp_flows(&w, 60, t, nodes, &id);
+	for (unsigned k = 1; k <= 30; k++) {
+		for (unsigned i = 0; i < 60; i++) {
+			uint32_t len = (k > 10 && i < 10) ? 100000 : 10000;
+			struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, len,
+						  t + k * 100 * MS + i * 1000, ++id);
+
+			one(&w, &p);
+		}
+		pfse_engine_advance(w.e, t + k * 100 * MS + 99 * MS, 0);
+	}
+	st.size = sizeof(st);
+	ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
+	ck_assert_uint_gt(st.reroute_overload, 0);
+	/* the small flows moved first (least valuable), the growers stayed */
+	{
+		unsigned moved_small = 0;
+
+		for (unsigned i = 10; i < 60; i++) {
+			struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 1, t, 0);
+
+			moved_small += finfo(&w, &p).directive.reason == PFSE_REASON_OVERLOAD;
+		}
+		ck_assert_uint_eq(moved_small, st.reroute_overload);
+	}
+	/* after the moves, no node is forecast above its capacity, give or take one flow */
+	for (unsigned k = 0; k < 4; k++) {
+		struct pfse_node_info ni;
+
+		ni.size = sizeof(ni);
+		ck_assert_int_eq(pfse_cluster_node_info(w.cl, w.hp_nodes[k], &ni), 0);
+		over += ni.predicted > 5000000 + 1000000;
+	}
+	ck_assert_int_eq(over, 0);
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(tier_budget_keeps_the_valuable)
+{
+	/* high-performance tier of 10 MB/s (90% usable); elephant-class flows forecasting
+	 * 1 MB/s each (their class's first intervals): 9 fit, the rest stay out */
+	struct world_opts o = { .elephant_bytes = 100000, .classify = by_port,
+				.hp_cap = 10000000 };
+	struct world w = mkworld(&o);
+	uintptr_t id = 0;
+	uint64_t t = SEC;
+	unsigned in_hp = 0;
+	struct pfse_engine_stats st;
+
+	make_elephant_class(&w, &t, &id);
+	for (unsigned i = 0; i < 40; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 10000, t, ++id);
+		struct pfse_decision d = one(&w, &p);
+		struct pfse_engine_flow_info fi = finfo(&w, &p);
+
+		if (d.action == PFSE_ACT_FORWARD) {
+			in_hp++;
+			ck_assert_uint_eq(fi.directive.reason, PFSE_REASON_PRIOR);
+		} else {
+			ck_assert_uint_eq(fi.directive.reason, PFSE_REASON_BUDGET);
+		}
+	}
+	{
+		struct pfse_pkt p = mkpkt(20000, 9000, 10000, t, 0);
+		struct pfse_engine_flow_info fi = finfo(&w, &p);
+
+		ck_assert_double_eq_tol(fi.bw, 1e6, 1);
+		ck_assert_uint_eq(in_hp, 9);
+	}
+	st.size = sizeof(st);
+	ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
+	ck_assert_uint_eq(st.budget_demotions, 40 - in_hp);
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(untracked_packets_get_a_decision)
+{
+	struct world_opts o = { .capacity = 64, .eviction = PFSE_FT_EVICT_REFUSE };
+	struct world w = mkworld(&o);
+	struct pfse_engine_stats st;
+	uintptr_t id = 0;
+
+	for (unsigned i = 0; i < 300; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(1000 + i), 80, 100, SEC, ++id);
+		struct pfse_decision d = one(&w, &p);
+
+		/* no standard tier with nodes: the local path */
+		ck_assert_uint_eq(d.action, PFSE_ACT_TRANSMIT);
+		ck_assert_uint_eq(R.calls[id], CB_REWRITE | CB_TRANSMIT);
+	}
+	st.size = sizeof(st);
+	ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
+	ck_assert_uint_gt(st.untracked, 0);
+	ck_assert_uint_eq(st.untracked + st.flows_created, 300);
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(classify_equals_process)
+{
+	struct world_opts o = { .bw_enter = 100000, .no_io = 1 };
+	struct world w = mkworld(&o);
+	struct pfse_pkt pk[32], *pp[32];
+	struct pfse_decision d[32];
+
+	for (unsigned i = 0; i < 32; i++) {
+		pk[i] = mkpkt((uint16_t)(2000 + i % 5), 443, 1500, SEC + i * MS, i);
+		pp[i] = &pk[i];
+	}
+	ck_assert_int_eq(pfse_engine_process(w.e, pp, 32), -ENOTSUP);
+	ck_assert_int_eq(pfse_engine_classify(w.e, pp, 32, d), 32);
+	for (unsigned i = 0; i < 32; i++) {
+		ck_assert_uint_eq(d[i].action, PFSE_ACT_TRANSMIT);
+		ck_assert_uint_ne(d[i].flow, PFSE_FLOW_NONE);
+		ck_assert_uint_eq(d[i].flow, d[i % 5].flow);
+	}
+	ck_assert_int_eq(pfse_engine_classify(w.e, pp, 0, d), 0);
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(no_allocation_after_create)
+{
+	struct count_alloc ca;
+	struct world_opts o = { .bw_enter = 100000, .elephant_bytes = 10000 };
+	struct world w;
+	unsigned long calls;
+	uintptr_t id = 0;
+
+	memset(&ca, 0, sizeof(ca));
+	o.alloc = count_allocator(&ca);
+	w = mkworld(&o);
+	calls = ca.calls;
+	for (unsigned k = 0; k < 200; k++) {
+		for (unsigned i = 0; i < 50; i++) {
+			struct pfse_pkt p = mkpkt((uint16_t)(3000 + i + k / 50 * 100), 80,
+						  100 + 50 * i, SEC + k * 50 * MS + i, ++id);
+
+			one(&w, &p);
+		}
+		pfse_engine_advance(w.e, SEC + k * 50 * MS + 40 * MS, 0);
+	}
+	pfse_engine_advance(w.e, 10000 * SEC, 0);
+	ck_assert_uint_eq(ca.calls, calls);
+	pfse_engine_destroy(w.e);
+	pfse_policy_destroy(w.pol);
+	pfse_cluster_destroy(w.cl);
+	ck_assert_uint_eq(ca.frees, ca.allocs);
+}
+END_TEST
+
+START_TEST(allocation_failures)
+{
+	struct count_alloc ca;
+	struct world_opts o = { 0 };
+	struct world w;
+	struct pfse_engine_params ep;
+	struct pfse_engine *e;
+	unsigned long n;
+
+	memset(&ca, 0, sizeof(ca));
+	w = mkworld(&o);
+	pfse_engine_params_init(&ep);
+	ep.cluster = w.cl;
+	ep.policy = w.pol;
+	ep.allocator = count_allocator(&ca);
+	ck_assert_int_eq(pfse_engine_create(&ep, &e), 0);
+	n = ca.calls;
+	pfse_engine_destroy(e);
+	ck_assert_uint_eq(ca.frees, ca.allocs);
+	for (unsigned long i = 1; i <= n; i++) {
+		memset(&ca, 0, sizeof(ca));
+		ca.fail_at = i;
+		ck_assert_int_eq(pfse_engine_create(&ep, &e), -ENOMEM);
+		ck_assert_uint_eq(ca.frees, ca.allocs);
+	}
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(invalid_arguments)
+{
+	struct world_opts o = { 0 };
+	struct world w = mkworld(&o);
+	struct pfse_engine_params ep;
+	struct pfse_engine *e = NULL;
+	struct pfse_engine_backend bad[1] = { { NULL, NULL } };
+	struct pfse_pkt p = mkpkt(1, 2, 100, SEC, 1), *pp = &p, *nul = NULL;
+	struct pfse_decision d;
+	struct pfse_engine_flow_info fi;
+	struct pfse_engine_stats st;
+	uint64_t a, b;
+
+	pfse_engine_params_init(&ep);
+	ck_assert_int_eq(pfse_engine_create(&ep, &e), -EINVAL);
+	ep.cluster = w.cl;
+	ck_assert_int_eq(pfse_engine_create(&ep, &e), -EINVAL);
+	ep.policy = w.pol;
+	ck_assert_int_eq(pfse_engine_create(NULL, &e), -EINVAL);
+	ck_assert_int_eq(pfse_engine_create(&ep, NULL), -EINVAL);
+	ep.nbackends = 1;
+	ck_assert_int_eq(pfse_engine_create(&ep, &e), -EINVAL);
+	ep.backends = bad;
+	ck_assert_int_eq(pfse_engine_create(&ep, &e), -EINVAL);
+	ep.nbackends = PFSE_ENGINE_BACKENDS_MAX + 1;
+	ck_assert_int_eq(pfse_engine_create(&ep, &e), -EINVAL);
+	ep.nbackends = 0;
+	ep.backends = NULL;
+	ep.budget_share = 2;
+	ck_assert_int_eq(pfse_engine_create(&ep, &e), -EINVAL);
+	ep.budget_share = 0;
+	ep.overload_util = NAN;
+	ck_assert_int_eq(pfse_engine_create(&ep, &e), -EINVAL);
+	ep.overload_util = 0;
+	ep.horizon = PFSE_HORIZON_MAX + 1;
+	ck_assert_int_eq(pfse_engine_create(&ep, &e), -EINVAL);
+	pfse_engine_destroy(NULL);
+
+	ck_assert_int_eq(pfse_engine_classify(NULL, &pp, 1, &d), -EINVAL);
+	ck_assert_int_eq(pfse_engine_classify(w.e, NULL, 1, &d), -EINVAL);
+	ck_assert_int_eq(pfse_engine_classify(w.e, &pp, 1, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_engine_classify(w.e, &nul, 1, &d), -EINVAL);
+	ck_assert_int_eq(pfse_engine_classify(w.e, &pp, PFSE_BURST_MAX + 1, &d), -EINVAL);
+	ck_assert_int_eq(pfse_engine_process(NULL, &pp, 1), -EINVAL);
+	ck_assert_int_eq(pfse_engine_process(w.e, &nul, 1), -EINVAL);
+	ck_assert_int_eq(pfse_engine_advance(NULL, 0, 0), -EINVAL);
+	ck_assert_int_eq(pfse_engine_pin(NULL, 0, 0), -EINVAL);
+	ck_assert_int_eq(pfse_engine_pin(w.e, 0, 999), -EINVAL);
+	ck_assert_int_eq(pfse_engine_pin(w.e, 12345, 0), -ENOENT);
+	ck_assert_int_eq(pfse_engine_unpin(NULL, 0), -EINVAL);
+	ck_assert_int_eq(pfse_engine_unpin(w.e, 12345), -ENOENT);
+	fi.size = sizeof(fi);
+	ck_assert_int_eq(pfse_engine_flow_info(NULL, 0, &fi), -EINVAL);
+	ck_assert_int_eq(pfse_engine_flow_info(w.e, 0, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_engine_flow_info(w.e, 12345, &fi), -ENOENT);
+	ck_assert_int_eq(pfse_engine_node_stats(NULL, 0, &a, &b), -EINVAL);
+	ck_assert_int_eq(pfse_engine_node_stats(w.e, 32, &a, &b), -EINVAL);
+	st.size = 0;
+	ck_assert_int_eq(pfse_engine_stats(w.e, &st), -EINVAL);
+	ck_assert_int_eq(pfse_engine_stats(NULL, &st), -EINVAL);
+	ck_assert_ptr_null(pfse_engine_table(NULL));
+	ck_assert_ptr_null(pfse_engine_history(NULL));
+	freeworld(&w);
+}
+END_TEST
+
+static Suite *
+engine_suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *tc = tcase_create("dispatch");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, callbacks_follow_the_pseudocode);
+	tcase_add_test(tc, anomaly_goes_to_inspection);
+	tcase_add_test(tc, rewrite_counts_reach_complexity);
+	tcase_add_test(tc, classify_equals_process);
+	tcase_add_test(tc, untracked_packets_get_a_decision);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("decisions");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, emerging_elephant_and_demoted_mouse);
+	tcase_add_test(tc, affinity_and_health);
+	tcase_add_test(tc, predictive_overload_moves_flows);
+	tcase_add_test(tc, tier_budget_keeps_the_valuable);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("api");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, no_allocation_after_create);
+	tcase_add_test(tc, allocation_failures);
+	tcase_add_test(tc, invalid_arguments);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(engine_suite());
+}
