@@ -32,6 +32,13 @@
  *          + one-step forecast); predict-fit (Holt fit of a 200-point series, with its
  *          SSE, against nDPI's ndpi_des_fitting grid and the SSE of its choice), and
  *          predict-arima-fit (ARIMA(1,1,1) CSS fit + 10-step forecast of 200 points).
+ *   engine the whole engine at --flows flows (Zipf(0.99) keys, bursts of 32, time moving
+ *          1 us per burst as in table-update, the Holt backend, 3 tiers x 8 nodes):
+ *          engine-classify (decisions only) and engine-process (through no-op
+ *          callbacks), each timed alternately with the bare table-update on the same
+ *          packets: the ratio is what the predictive layer and dispatch add. Then
+ *          maglev-build: one node's health change in a tier of 100 and of 1000 nodes
+ *          (rebuild + publication: the health-update latency), median of --reps.
  *   forecast-quality  accuracy, not speed (quality.c): MASE at horizons 1 and 5 and the
  *          coverage of 80%/95% intervals of every backend and of the automatic choice,
  *          over the flows of real captures (--quality-capture, default: every capture of
@@ -82,7 +89,7 @@ static struct capture captures[MAX_CAPTURES];
 static unsigned ncaptures;
 
 static const char *const case_names[] = { "parse", "hash", "table", "predict",
-					  "forecast-quality" };
+					  "forecast-quality", "engine" };
 static const char *opt_fit_series; /* --fit-series: where to write the fitted series */
 static const char *q_captures[256];
 static unsigned q_ncaptures;
@@ -1140,6 +1147,244 @@ case_predict(void)
 
 /* ---- main ------------------------------------------------------------------------------- */
 
+/* ---- engine ------------------------------------------------------------------------- */
+
+struct engine_ctx {
+	struct pfse_engine *e;
+	const struct pfse_flow_key *keys;
+	unsigned n;
+	uint64_t ts;
+	int process;
+	struct pfse_pkt pkts[32];
+	struct pfse_pkt *pp[32];
+};
+
+static void
+nop_forward(struct pfse_pkt *pkt, uint32_t node, void *node_user, void *user)
+{
+	(void)pkt;
+	(void)node_user;
+	sink += node;
+	(void)user;
+}
+
+static uint32_t
+nop_rewrite(struct pfse_pkt *pkt, uint32_t flow, void *user)
+{
+	(void)pkt;
+	(void)user;
+	return flow & 3;
+}
+
+static void
+nop_transmit(struct pfse_pkt *pkt, void *user)
+{
+	(void)user;
+	sink += pkt->wirelen;
+}
+
+static uint64_t
+engine_pass(void *ctx)
+{
+	struct engine_ctx *c = ctx;
+	struct pfse_decision d[32];
+	uint64_t s = 0;
+
+	for (unsigned i = 0; i + 32 <= c->n; i += 32) {
+		for (unsigned j = 0; j < 32; j++) {
+			c->pkts[j].key = c->keys[i + j];
+			c->pkts[j].ts = c->ts;
+			c->pkts[j].flags = j & 1 ? PFSE_PKT_F_REVERSE : 0;
+		}
+		if (c->process)
+			s += (uint64_t)pfse_engine_process(c->e, c->pp, 32);
+		else
+			s += (uint64_t)pfse_engine_classify(c->e, c->pp, 32, d) + d[0].node;
+		c->ts += 1000;
+	}
+	pfse_engine_advance(c->e, c->ts, 64);
+	return s;
+}
+
+static struct pfse_cluster *
+bench_cluster(uint32_t nodes_per_tier, unsigned tiers)
+{
+	static const uint32_t kinds[3] = { PFSE_TIER_KIND_STANDARD, PFSE_TIER_KIND_HIGH_PERF,
+					   PFSE_TIER_KIND_INSPECTION };
+	static const char *const names[3] = { "standard", "high-perf", "inspection" };
+	struct pfse_cluster_params cp;
+	struct pfse_cluster *cl = NULL;
+
+	pfse_cluster_params_init(&cp);
+	cp.max_nodes = nodes_per_tier * tiers;
+	cp.max_nodes_per_tier = nodes_per_tier;
+	if (pfse_cluster_create(&cp, &cl) < 0)
+		exit(1);
+	for (unsigned t = 0; t < tiers; t++) {
+		struct pfse_tier_params tp;
+		uint32_t tier;
+
+		pfse_tier_params_init(&tp);
+		tp.name = names[t];
+		tp.kind = kinds[t];
+		tp.capacity = 10000000000ull;
+		if (pfse_cluster_add_tier(cl, &tp, &tier) < 0)
+			exit(1);
+		for (uint32_t k = 0; k < nodes_per_tier; k++) {
+			struct pfse_node_params np;
+			uint32_t node;
+
+			pfse_node_params_init(&np);
+			np.tier = tier;
+			np.id = 1000ull * t + k + 1;
+			np.capacity = 1250000000ull;
+			if (pfse_cluster_add_node(cl, &np, &node) < 0)
+				exit(1);
+		}
+	}
+	return cl;
+}
+
+static void
+case_engine(void)
+{
+	for (unsigned fi = 0; fi < opt_nflows; fi++) {
+		uint32_t flows = opt_flows[fi];
+		struct pfse_flow_key *keys = calloc(flows, sizeof(*keys));
+		struct pfse_flow_key *seq = malloc((size_t)opt_samples * sizeof(*seq));
+		struct pfse_cluster *cl = bench_cluster(8, 3);
+		struct pfse_policy_params pp;
+		struct pfse_policy *pol = NULL;
+		struct pfse_engine_params ep;
+		struct pfse_flow_table_params tp;
+		struct pfse_engine_backend holt = { pfse_predictor_backend("holt"), NULL };
+		struct pfse_io_ops io;
+		struct pfse_flow_table *t;
+		struct engine_ctx c;
+		struct table_ctx tc;
+		uint32_t *idx;
+		size_t bytes;
+		char extra[256];
+
+		if (!keys || !seq)
+			exit(1);
+		for (uint32_t i = 0; i < flows; i++) {
+			uint64_t a = rng(), b = rng(), cc = rng(), d = rng(), e = rng();
+
+			memcpy(keys[i].src, &a, 8);
+			memcpy(keys[i].src + 8, &b, 8);
+			memcpy(keys[i].dst, &cc, 8);
+			memcpy(keys[i].dst + 8, &d, 8);
+			memcpy(&keys[i].sport, &e, 4);
+			keys[i].proto = 6;
+			keys[i].family = PFSE_FAMILY_IPV6;
+		}
+		idx = make_pattern(flows, opt_samples, 1);
+		for (unsigned i = 0; i < opt_samples; i++)
+			seq[i] = keys[idx[i]];
+		pfse_policy_params_init(&pp);
+		pp.cluster = cl;
+		pp.bw_enter = 20000; /* bytes/s: the busiest flows go to the high-perf tier */
+		if (pfse_policy_create(&pp, &pol) < 0)
+			exit(1);
+		pfse_io_ops_init(&io);
+		io.forward = nop_forward;
+		io.rewrite = nop_rewrite;
+		io.transmit = nop_transmit;
+		pfse_flow_table_params_init(&tp);
+		tp.capacity = flows;
+		tp.new_flow_rate = 0xffffffffu;
+		pfse_engine_params_init(&ep);
+		ep.cluster = cl;
+		ep.policy = pol;
+		ep.io = &io;
+		ep.table = &tp;
+		ep.backends = &holt;
+		ep.nbackends = 1;
+		memset(&c, 0, sizeof(c));
+		if (pfse_engine_create(&ep, &c.e) < 0)
+			exit(1);
+		for (unsigned j = 0; j < 32; j++) {
+			c.pkts[j].status = PFSE_PARSE_OK;
+			c.pkts[j].wirelen = 100 + 40 * j;
+			c.pp[j] = &c.pkts[j];
+		}
+		/* every flow once, then the pattern */
+		c.keys = keys;
+		c.n = flows;
+		c.ts = 1000000000ull;
+		engine_pass(&c);
+		c.keys = seq;
+		c.n = opt_samples;
+		/* the bare table, on the same packets and clock */
+		t = table_new(flows, &bytes);
+		table_fill(t, keys, flows);
+		memset(&tc, 0, sizeof(tc));
+		tc.t = t;
+		tc.keys = seq;
+		tc.n = opt_samples;
+		tc.burst = 32;
+		tc.ts = c.ts;
+		for (unsigned j = 0; j < 32; j++) {
+			tc.pkts[j].status = PFSE_PARSE_OK;
+			tc.pkts[j].wirelen = 100 + 40 * j;
+			tc.pp[j] = &tc.pkts[j];
+		}
+		for (int process = 0; process < 2; process++) {
+			struct pfse_engine_stats st;
+			double ns, bns;
+
+			c.process = process;
+			if (opt_baseline) {
+				measure_pair(engine_pass, &c, table_update_pass, &tc,
+					     opt_samples / 32 * 32, &ns, &bns, &emit_ratio);
+			} else {
+				ns = measure(engine_pass, &c, opt_samples / 32 * 32);
+				bns = 0;
+			}
+			st.size = sizeof(st);
+			pfse_engine_stats(c.e, &st);
+			snprintf(extra, sizeof(extra),
+				 "\"flows\":%u,\"dist\":\"zipf0.99\",\"samples_per_packet\":%.4f,"
+				 "\"forwarded_share\":%.3f",
+				 flows, (double)st.samples / (double)st.packets,
+				 (double)st.forwarded / (double)st.packets);
+			emit(process ? "engine-process" : "engine-classify", "holt", 32, flows, ns,
+			     opt_baseline ? "table-update" : NULL, bns, extra);
+		}
+		pfse_engine_destroy(c.e);
+		pfse_policy_destroy(pol);
+		pfse_cluster_destroy(cl);
+		pfse_flow_table_destroy(t);
+		free(idx);
+		free(seq);
+		free(keys);
+	}
+	/* Maglev: a health change (table rebuild + publication) in a tier of N nodes */
+	for (uint32_t n = 100; n <= 1000; n *= 10) {
+		struct pfse_cluster *cl = bench_cluster(n, 1);
+		double samples[101];
+		unsigned reps = opt_reps > 101 ? 101 : opt_reps;
+		struct pfse_tier_info ti;
+		char extra[128];
+
+		for (unsigned r = 0; r < reps; r++) {
+			uint64_t t0 = bench_now_ns();
+
+			pfse_cluster_set_node_health(cl, r % n,
+						     r % 2 ? PFSE_NODE_UP : PFSE_NODE_DOWN, 0);
+			samples[r] = (double)(bench_now_ns() - t0);
+		}
+		ti.size = sizeof(ti);
+		pfse_cluster_tier_info(cl, 0, &ti);
+		snprintf(extra, sizeof(extra), "\"nodes\":%u,\"table_size\":%u", n,
+			 ti.table_size);
+		emit("maglev-build", "health-update", 1, n, bench_median(samples, reps), NULL, 0,
+		     extra);
+		pfse_cluster_destroy(cl);
+	}
+}
+
 /* The shared data set: $PFSE_SHARED_DATA, else the one next to the source tree. */
 static const char *
 shared_dir(void)
@@ -1400,8 +1645,12 @@ main(int argc, char **argv)
 			case_table();
 		else if (j == 3)
 			case_predict();
-		else if (case_quality() < 0)
-			return 1;
+		else if (j == 4) {
+			if (case_quality() < 0)
+				return 1;
+		} else {
+			case_engine();
+		}
 	}
 	return 0;
 }

@@ -42,12 +42,12 @@
 #define EF_SEEN 0x01u    /* a sample was observed */
 #define EF_ANOMALY 0x02u /* the latest sample was an anomaly */
 
+/* 80 bytes: with the table's series before it in the cold record, the header and a Holt
+ * state fill three cache lines; the complexity state (a fourth) is read only when the
+ * flow has complexity samples. */
 struct eflow {
 	uint64_t obs_iv;       /* newest interval observed (when EF_SEEN) */
-	uint64_t first_iv;     /* the flow's first interval */
 	int64_t acct_bw;       /* bytes/s accounted in acct_tier / acct_node */
-	double prior_rate;     /* class prior: bytes per interval */
-	double cx_sum;         /* complexity samples, summed (for the history) */
 	uint32_t first_bytes;  /* bytes of its first interval */
 	uint32_t peak;         /* largest interval */
 	uint32_t cx_rules;     /* open interval: rules applied */
@@ -55,7 +55,7 @@ struct eflow {
 	uint32_t shadow;       /* selector shadow id, or NONE32 */
 	uint32_t samples;      /* closed intervals observed */
 	uint32_t cx_n;         /* complexity samples */
-	uint32_t anomalies;
+	float cx_sum;          /* complexity samples, summed (for the history) */
 	float bw;              /* forecast, bytes/s */
 	float bw_hi;
 	float cx;              /* forecast complexity */
@@ -63,13 +63,15 @@ struct eflow {
 	float p_elephant;
 	uint16_t cls;
 	uint16_t acct_node;
+	uint16_t anomalies;
 	uint8_t acct_tier;
 	uint8_t vbin;
 	uint8_t backend;
 	uint8_t flags;
 	uint8_t priority;
-	uint8_t pad[7];
+	uint8_t pad;
 };
+_Static_assert(sizeof(struct eflow) == 80, "the flow header is 80 bytes");
 
 struct pfse_engine {
 	struct pfse_flow_table *t;
@@ -105,7 +107,9 @@ struct pfse_engine {
 	int64_t *node_load;
 	int64_t *node_hist;    /* max_nodes x VBINS */
 	uint8_t *node_cut;     /* overloaded nodes: flows below this bin leave (0: none) */
-	uint64_t *node_pkts, *node_bytes;
+	struct nstat {
+		uint64_t pkts, bytes;
+	} *node_st;
 	double *pool;          /* fit pool: pool_cap series of up to W samples */
 	uint32_t *pool_len;
 	uint32_t pool_cap, pool_n, pool_head;
@@ -114,8 +118,15 @@ struct pfse_engine {
 	struct pfse_allocator alloc;
 };
 
+/* The header of a flow known to be valid (the packet path), or of any handle (checked). */
 static inline struct eflow *
 hdr(struct pfse_engine *e, uint32_t f)
+{
+	return pfse_ft_slot_fast(e->t, f);
+}
+
+static inline struct eflow *
+hdr_checked(struct pfse_engine *e, uint32_t f)
 {
 	return pfse_flow_table_slot(e->t, f);
 }
@@ -141,9 +152,10 @@ age_of(uint32_t n)
 static inline unsigned
 vbin_of(double value)
 {
-	double b = log2(1 + (value > 0 ? value : 0));
+	uint64_t v = value >= 1 ? (value < 1e18 ? (uint64_t)value : (uint64_t)1e18) : 0;
+	unsigned b = 63u - (unsigned)__builtin_clzll(v + 1);
 
-	return b >= VBINS - 1 ? VBINS - 1 : (unsigned)b;
+	return b >= VBINS - 1 ? VBINS - 1 : b;
 }
 
 /* ---- accounting ---------------------------------------------------------------------- */
@@ -253,7 +265,6 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint32_
 {
 	struct pfse_policy_input in;
 	struct pfse_directive d, cur;
-	struct pfse_flow_info info;
 	int r;
 
 	pfse_policy_input_init(&in);
@@ -263,9 +274,7 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint32_
 		cur.node = PFSE_NODE_ANY;
 		cur.reason = PFSE_REASON_NONE;
 	} else {
-		pfse_flow_info_init(&info);
-		pfse_flow_table_info(e->t, f, &info);
-		cur = info.directive;
+		pfse_ft_directive(e->t, f, &cur);
 	}
 	in.now = now;
 	in.bw = h->bw;
@@ -279,12 +288,21 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint32_
 	if (r < 0)
 		return;
 	if (r == 0) {
-		/* same directive: refresh the accounting with the new forecast */
+		/* same directive: refresh the accounting with the new forecast, when it moved
+		 * by more than 1/16 or changed value bin (the sums stay exact either way: what
+		 * is subtracted is what was added) */
 		if (cur.tier != PFSE_TIER_NONE || h->acct_tier != NONE8 || h->acct_node != NONE16) {
-			uint32_t node = h->acct_node != NONE16 ? h->acct_node : PFSE_NODE_ANY;
+			int64_t bw = h->bw > 0 ? (int64_t)h->bw : 0, diff = bw - h->acct_bw;
 
-			acct_del(e, h);
-			acct_add(e, h, cur.tier, node);
+			if ((diff < 0 ? -diff : diff) > h->acct_bw / 16 ||
+			    vbin_of((1 + h->crit) * h->bw) != h->vbin) {
+				uint32_t node = h->acct_node;
+
+				if (node == NONE16)
+					node = PFSE_NODE_ANY;
+				acct_del(e, h);
+				acct_add(e, h, cur.tier, node);
+			}
 		}
 		return;
 	}
@@ -368,12 +386,15 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 		double cx = (double)h->cx_rules / h->cx_pkts;
 
 		pfse_predictor_observe(e->cx_pred, cx_state(e, h), cx, NULL);
-		h->cx_sum += cx;
+		h->cx_sum += (float)cx;
 		h->cx_n++;
+		if (pfse_predictor_forecast(e->cx_pred, cx_state(e, h), 1, 0.8, &fc) == 0)
+			h->cx = (float)fc.mean;
 		h->cx_rules = h->cx_pkts = 0;
 	}
 	if (anomaly) {
-		h->anomalies++;
+		if (h->anomalies < UINT16_MAX)
+			h->anomalies++;
 		e->st.anomalies++;
 		flags |= PFSE_POLICY_IN_ANOMALY;
 	}
@@ -384,11 +405,11 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 
 		h->bw = (float)(fc.mean * e->per_s);
 		h->bw_hi = (float)(fc.hi * e->per_s);
-		if (pfse_criticality(h->priority, last, &fc, e->crit_gain, &crit) == 0)
+		if (fc.mean <= last)
+			h->crit = h->priority; /* no growth: its class's priority */
+		else if (pfse_criticality(h->priority, last, &fc, e->crit_gain, &crit) == 0)
 			h->crit = (float)crit;
 	}
-	if (pfse_predictor_forecast(e->cx_pred, cx_state(e, h), 1, 0.8, &fc) == 0)
-		h->cx = (float)fc.mean;
 	decide(e, f, h, now, flags, ev);
 }
 
@@ -421,10 +442,9 @@ flow_new(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, struct pfs
 	pfse_history_prior_fast(e->hist, cls, &rate, &var, &pel, &cx);
 	h->cls = (uint16_t)cls;
 	h->priority = prio > 255 ? 255 : (uint8_t)prio;
-	h->prior_rate = rate;
 	h->p_elephant = (float)pel;
-	h->first_iv = (e->now > p->ts ? e->now : p->ts) / e->interval;
-	h->obs_iv = h->first_iv - 1; /* (not EF_SEEN: nothing observed) */
+	/* (not EF_SEEN: nothing observed yet) */
+	h->obs_iv = (e->now > p->ts ? e->now : p->ts) / e->interval - 1;
 	c = pfse_selector_choice(e->sel, cls);
 	h->backend = (uint8_t)(c >= 0 ? c : 0);
 	pfse_prior_init(&pr);
@@ -523,8 +543,7 @@ pfse_engine_destroy(struct pfse_engine *e)
 	pfse_free(&a, e->node_load);
 	pfse_free(&a, e->node_hist);
 	pfse_free(&a, e->node_cut);
-	pfse_free(&a, e->node_pkts);
-	pfse_free(&a, e->node_bytes);
+	pfse_free(&a, e->node_st);
 	pfse_free(&a, e->pool);
 	pfse_free(&a, e->pool_len);
 	pfse_free(&a, e);
@@ -705,8 +724,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	e->node_load = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(int64_t), 64);
 	e->node_hist = pfse_zalloc(&e->alloc, (size_t)e->max_nodes * VBINS * sizeof(int64_t), 64);
 	e->node_cut = pfse_zalloc(&e->alloc, e->max_nodes, 64);
-	e->node_pkts = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(uint64_t), 64);
-	e->node_bytes = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(uint64_t), 64);
+	e->node_st = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(e->node_st[0]), 64);
 	e->pool_cap = e->W ? 1024 : 0;
 	if (e->pool_cap) {
 		e->pool = pfse_zalloc(&e->alloc, (size_t)e->pool_cap * (e->W + 1) * sizeof(double),
@@ -715,7 +733,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 		if (!e->pool || !e->pool_len)
 			goto fail;
 	}
-	if (!e->node_load || !e->node_hist || !e->node_cut || !e->node_pkts || !e->node_bytes)
+	if (!e->node_load || !e->node_hist || !e->node_cut || !e->node_st)
 		goto fail;
 	r = pfse_cluster_reader_add(e->cl, &e->reader_idx);
 	if (r < 0)
@@ -783,6 +801,7 @@ pfse_engine_classify(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsig
 	uint32_t flows[PFSE_BURST_MAX];
 	struct pfse_ft_event ev[PFSE_BURST_MAX];
 	struct pfse_flow_masks m;
+	uint64_t bytes = 0, now = 0, fwd = 0;
 	int r;
 
 	if (!e || (n > 0 && (!pkts || !out)) || n > PFSE_BURST_MAX)
@@ -798,16 +817,23 @@ pfse_engine_classify(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsig
 		pfse_cl_leave(e->reader);
 		return r;
 	}
+	/* the slots of the flows that have model work to do, fetched together */
+	for (uint64_t ev_mask = m.created | m.samples; ev_mask; ev_mask &= ev_mask - 1) {
+		uintptr_t sl = (uintptr_t)hdr(e, flows[__builtin_ctzll(ev_mask)]);
+
+		/* every line of the header and the bandwidth state */
+		for (uintptr_t a = sl & ~(uintptr_t)63; a < sl + e->cx_off; a += 64)
+			__builtin_prefetch((const void *)a, 1);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct pfse_pkt *p = pkts[i];
 		struct pfse_decision *d = &out[i];
 		uint32_t len = p->wirelen ? p->wirelen : p->caplen, tier, node = PFSE_CL_NODE_NONE;
 		uint64_t bit = 1ull << i;
 
-		e->st.packets++;
-		e->st.bytes += len;
-		if (p->ts > e->now)
-			e->now = p->ts;
+		bytes += len;
+		if (p->ts > now)
+			now = p->ts;
 		d->flow = flows[i];
 		if (pfse_unlikely(p->status != PFSE_PARSE_OK)) {
 			d->tier = PFSE_TIER_NONE;
@@ -861,15 +887,20 @@ pfse_engine_classify(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsig
 			d->tier = (uint8_t)tier;
 			d->node = (uint16_t)node;
 			d->action = PFSE_ACT_FORWARD;
-			e->st.forwarded++;
+			fwd++;
 			e->st.tier_packets[tier]++;
 			e->st.tier_bytes[tier] += len;
-			e->node_pkts[node]++;
-			e->node_bytes[node] += len;
+			e->node_st[node].pkts++;
+			e->node_st[node].bytes += len;
 		}
 	}
 	pfse_cl_leave(e->reader);
 	e->view = NULL;
+	e->st.packets += n;
+	e->st.bytes += bytes;
+	e->st.forwarded += fwd;
+	if (now > e->now)
+		e->now = now;
 	return (int)n;
 }
 
@@ -1089,7 +1120,7 @@ pfse_engine_pin(struct pfse_engine *e, uint32_t flow, uint32_t node)
 	ni.size = sizeof(ni);
 	if (pfse_cluster_node_info(e->cl, node, &ni) < 0)
 		return -EINVAL;
-	h = hdr(e, flow);
+	h = hdr_checked(e, flow);
 	if (!h)
 		return -ENOENT;
 	memset(&d, 0, sizeof(d));
@@ -1109,7 +1140,7 @@ pfse_engine_unpin(struct pfse_engine *e, uint32_t flow)
 
 	if (!e)
 		return -EINVAL;
-	h = hdr(e, flow);
+	h = hdr_checked(e, flow);
 	if (!h)
 		return -ENOENT;
 	pfse_flow_info_init(&info);
@@ -1134,7 +1165,7 @@ pfse_engine_flow_info(struct pfse_engine *e, uint32_t flow, struct pfse_engine_f
 
 	if (!e || !out || out->size < sizeof(size_t) || out->size > PFSE_PARAMS_SIZE_MAX)
 		return -EINVAL;
-	h = hdr(e, flow);
+	h = hdr_checked(e, flow);
 	if (!h)
 		return -ENOENT;
 	pfse_flow_info_init(&info);
@@ -1163,9 +1194,9 @@ pfse_engine_node_stats(struct pfse_engine *e, uint32_t node, uint64_t *packets, 
 	if (!e || node >= e->max_nodes)
 		return -EINVAL;
 	if (packets)
-		*packets = e->node_pkts[node];
+		*packets = e->node_st[node].pkts;
 	if (bytes)
-		*bytes = e->node_bytes[node];
+		*bytes = e->node_st[node].bytes;
 	return 0;
 }
 

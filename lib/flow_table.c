@@ -929,10 +929,15 @@ update_flow(struct pfse_flow_table *t, uint32_t f, struct ft_bucket *b, unsigned
 		uint64_t prev = cur_iv64(r, iv);
 
 		if (ev) {
+			const uint8_t *c = cold_of(t, f);
+
 			ev->closed_iv = prev;
 			ev->open_iv = iv;
 			ev->closed_bytes = r->open_bytes;
 			ev->closed_pkts = r->open_pkts;
+			/* the engine reads the slot next: fetch all of it now */
+			for (uint32_t off = 64; off < t->cold_stride; off += 64)
+				__builtin_prefetch(c + off, 1);
 		}
 		close_intervals(t, f, prev, iv);
 		closed = true;
@@ -1086,6 +1091,26 @@ uint64_t
 pfse_ft_interval(const struct pfse_flow_table *t)
 {
 	return t->interval;
+}
+
+void *
+pfse_ft_slot_fast(struct pfse_flow_table *t, uint32_t flow)
+{
+	return cold_of(t, flow) + t->slot_off;
+}
+
+void
+pfse_ft_directive(const struct pfse_flow_table *t, uint32_t flow, struct pfse_directive *d)
+{
+	const struct ft_hot *r = &t->hot[flow];
+
+	d->tier = r->dir_tier;
+	d->reason = r->dir_reason;
+	d->node = r->dir_node;
+	d->reserved = 0;
+	d->since = (r->dir_tier != PFSE_TIER_NONE || r->dir_reason != 0)
+			   ? (r->first_seen / t->interval + r->dir_since_iv) * t->interval
+			   : 0;
 }
 
 PFSE_API int

@@ -49,6 +49,16 @@ pfse_ft_set_node(struct pfse_flow_table *t, uint32_t flow, uint16_t node);
 uint64_t
 pfse_ft_interval(const struct pfse_flow_table *t);
 
+/* A valid flow's slot, without checks. */
+void *
+pfse_ft_slot_fast(struct pfse_flow_table *t, uint32_t flow);
+
+struct pfse_directive;
+
+/* A valid flow's directive (as pfse_flow_table_info() reports it), without the copy. */
+void
+pfse_ft_directive(const struct pfse_flow_table *t, uint32_t flow, struct pfse_directive *d);
+
 #ifdef PFSE_TEST_HOOKS
 /* Makes every key of `t` hash to `h` (on != 0), as hostile keys would. */
 void
