@@ -662,6 +662,8 @@ table_new(uint32_t flows, size_t *bytes)
 	p.series_len = 8;
 	p.slot_size = 64;
 	p.new_flow_rate = 0xffffffffu;
+	if (getenv("XIV"))
+		p.interval_ns = strtoull(getenv("XIV"), NULL, 0);
 	r = pfse_flow_table_memsize(&p, bytes);
 	if (r == 0)
 		r = pfse_flow_table_create(&p, &t);
@@ -1294,6 +1296,8 @@ case_engine(void)
 		pfse_flow_table_params_init(&tp);
 		tp.capacity = flows;
 		tp.new_flow_rate = 0xffffffffu;
+		if (getenv("XIV"))
+			tp.interval_ns = strtoull(getenv("XIV"), NULL, 0);
 		pfse_engine_params_init(&ep);
 		ep.cluster = cl;
 		ep.policy = pol;

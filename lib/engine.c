@@ -54,16 +54,17 @@ struct eflow {
 	uint32_t cx_pkts;      /* open interval: packets rewritten */
 	uint32_t shadow;       /* selector shadow id, or NONE32 */
 	uint32_t samples;      /* closed intervals observed */
-	uint32_t cx_n;         /* complexity samples */
+	uint32_t since_iv;     /* the directive's interval, low 32 bits (no division needed) */
 	float cx_sum;          /* complexity samples, summed (for the history) */
 	float bw;              /* forecast, bytes/s */
 	float bw_hi;
 	float cx;              /* forecast complexity */
 	float crit;
-	float p_elephant;
 	uint16_t cls;
 	uint16_t acct_node;
 	uint16_t anomalies;
+	uint16_t cx_n;         /* complexity samples (saturating) */
+	uint16_t p_elephant;   /* class prior, x 65535 */
 	uint8_t acct_tier;
 	uint8_t vbin;
 	uint8_t backend;
@@ -100,11 +101,13 @@ struct pfse_engine {
 	double per_s;          /* intervals per second */
 	uint32_t horizon, flip_budget, scan_budget, max_nodes, W;
 	double overload_util, budget_share, crit_gain, target_util;
+	int use_crit;          /* the policy has criticality thresholds */
 	uint64_t refit_ns, next_refit, next_z, now;
 	int64_t tier_load[PFSE_CLUSTER_TIERS_MAX];
 	int64_t tier_hist[PFSE_CLUSTER_TIERS_MAX][VBINS];
 	uint8_t tier_cut[PFSE_CLUSTER_TIERS_MAX];
 	int64_t *node_load;
+	int64_t *node_delta;   /* not yet added to the cluster's predicted loads */
 	int64_t *node_hist;    /* max_nodes x VBINS */
 	uint8_t *node_cut;     /* overloaded nodes: flows below this bin leave (0: none) */
 	struct nstat {
@@ -167,7 +170,7 @@ acct_node_del(struct pfse_engine *e, struct eflow *h)
 		return;
 	e->node_load[h->acct_node] -= h->acct_bw;
 	e->node_hist[(size_t)h->acct_node * VBINS + h->vbin] -= h->acct_bw;
-	atomic_fetch_sub_explicit(&e->predicted[h->acct_node], h->acct_bw, memory_order_relaxed);
+	e->node_delta[h->acct_node] -= h->acct_bw;
 	h->acct_node = NONE16;
 }
 
@@ -177,7 +180,7 @@ acct_node_add(struct pfse_engine *e, struct eflow *h, uint32_t node)
 	h->acct_node = (uint16_t)node;
 	e->node_load[node] += h->acct_bw;
 	e->node_hist[(size_t)node * VBINS + h->vbin] += h->acct_bw;
-	atomic_fetch_add_explicit(&e->predicted[node], h->acct_bw, memory_order_relaxed);
+	e->node_delta[node] += h->acct_bw;
 }
 
 static void
@@ -205,6 +208,19 @@ acct_add(struct pfse_engine *e, struct eflow *h, uint32_t tier, uint32_t node)
 	}
 	if (node != PFSE_NODE_ANY && node < e->max_nodes)
 		acct_node_add(e, h, node);
+}
+
+/* Adds this engine's changes of its nodes' forecast loads to the cluster's sums. */
+static void
+flush_predicted(struct pfse_engine *e)
+{
+	for (uint32_t n = 0; n < e->max_nodes; n++) {
+		if (e->node_delta[n]) {
+			atomic_fetch_add_explicit(&e->predicted[n], e->node_delta[n],
+						  memory_order_relaxed);
+			e->node_delta[n] = 0;
+		}
+	}
 }
 
 /* The budget of a tier for this engine, bytes/s (0: unlimited). */
@@ -243,25 +259,21 @@ admit(struct pfse_engine *e, uint32_t tier, double bw, unsigned vbin)
 
 static void
 set_directive(struct pfse_engine *e, uint32_t f, struct eflow *h, const struct pfse_directive *d,
-	      struct pfse_ft_event *ev)
+	      uint64_t since_iv)
 {
 	uint32_t node = d->node;
 
 	pfse_flow_table_set_directive(e->t, f, d);
+	h->since_iv = (uint32_t)since_iv;
 	acct_del(e, h);
 	acct_add(e, h, d->tier, node);
-	if (ev) {
-		ev->dir_tier = d->tier;
-		ev->dir_reason = d->reason;
-		ev->dir_node = d->node;
-	}
 	e->st.directive_changes++;
 }
 
 /* Runs the policy (and the tier's budget) for a flow; applies a change. */
 static void
-decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint32_t flags,
-       struct pfse_ft_event *ev)
+decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint64_t now_iv,
+       uint32_t flags)
 {
 	struct pfse_policy_input in;
 	struct pfse_directive d, cur;
@@ -274,14 +286,24 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint32_
 		cur.node = PFSE_NODE_ANY;
 		cur.reason = PFSE_REASON_NONE;
 	} else {
-		pfse_ft_directive(e->t, f, &cur);
+		/* the directive from the record, its time from the header (no division) */
+		uint8_t t8, reason;
+		uint16_t node;
+
+		pfse_ft_directive_tier_node(e->t, f, &t8, &reason, &node);
+		cur.tier = t8;
+		cur.reason = reason;
+		cur.node = node;
+		if (t8 != PFSE_TIER_NONE || reason != 0)
+			cur.since = (now_iv - (uint32_t)((uint32_t)now_iv - h->since_iv)) *
+				    e->interval;
 	}
 	in.now = now;
 	in.bw = h->bw;
 	in.bw_hi = h->bw_hi;
 	in.cx = h->cx;
 	in.crit = h->crit;
-	in.p_elephant = h->p_elephant;
+	in.p_elephant = h->p_elephant / 65535.0;
 	in.flags = flags;
 	in.current = cur;
 	r = pfse_policy_decide(e->pol, &in, &d);
@@ -322,7 +344,7 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint32_
 	}
 	if (d.tier == cur.tier && !(flags & PFSE_POLICY_IN_NEW))
 		d.node = cur.node; /* same tier, new reason: keep the node */
-	set_directive(e, f, h, &d, ev);
+	set_directive(e, f, h, &d, now_iv);
 }
 
 /* ---- observing ----------------------------------------------------------------------- */
@@ -352,7 +374,7 @@ observe(struct pfse_engine *e, struct eflow *h, double x)
  * to to_iv (at most GAP_CAP of them); then forecasts and re-decides. */
 static void
 on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_iv,
-	   uint64_t closed_bytes, uint64_t to_iv, uint64_t now, struct pfse_ft_event *ev)
+	   uint64_t closed_bytes, uint64_t to_iv, uint64_t now)
 {
 	uint32_t oflags = 0, anomaly = 0, flags = 0;
 	uint64_t zeros_from;
@@ -386,8 +408,10 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 		double cx = (double)h->cx_rules / h->cx_pkts;
 
 		pfse_predictor_observe(e->cx_pred, cx_state(e, h), cx, NULL);
-		h->cx_sum += (float)cx;
-		h->cx_n++;
+		if (h->cx_n < UINT16_MAX) {
+			h->cx_sum += (float)cx;
+			h->cx_n++;
+		}
 		if (pfse_predictor_forecast(e->cx_pred, cx_state(e, h), 1, 0.8, &fc) == 0)
 			h->cx = (float)fc.mean;
 		h->cx_rules = h->cx_pkts = 0;
@@ -405,12 +429,12 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 
 		h->bw = (float)(fc.mean * e->per_s);
 		h->bw_hi = (float)(fc.hi * e->per_s);
-		if (fc.mean <= last)
-			h->crit = h->priority; /* no growth: its class's priority */
+		if (fc.mean <= last || !e->use_crit)
+			h->crit = h->priority; /* no growth (or no use for it): the priority */
 		else if (pfse_criticality(h->priority, last, &fc, e->crit_gain, &crit) == 0)
 			h->crit = (float)crit;
 	}
-	decide(e, f, h, now, flags, ev);
+	decide(e, f, h, now, to_iv + 1, flags);
 }
 
 /* ---- flows begin and end ------------------------------------------------------------- */
@@ -425,7 +449,7 @@ cluster_hash(const struct pfse_engine *e, const struct pfse_flow_key *key)
 }
 
 static void
-flow_new(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, struct pfse_ft_event *ev)
+flow_new(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p)
 {
 	struct eflow *h = hdr(e, f);
 	struct pfse_prior pr;
@@ -442,7 +466,7 @@ flow_new(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, struct pfs
 	pfse_history_prior_fast(e->hist, cls, &rate, &var, &pel, &cx);
 	h->cls = (uint16_t)cls;
 	h->priority = prio > 255 ? 255 : (uint8_t)prio;
-	h->p_elephant = (float)pel;
+	h->p_elephant = (uint16_t)(pel * 65535 + 0.5);
 	/* (not EF_SEEN: nothing observed yet) */
 	h->obs_iv = (e->now > p->ts ? e->now : p->ts) / e->interval - 1;
 	c = pfse_selector_choice(e->sel, cls);
@@ -464,7 +488,7 @@ flow_new(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, struct pfs
 	h->cx = (float)cx;
 	h->crit = (float)h->priority;
 	e->st.flows_created++;
-	decide(e, f, h, p->ts, PFSE_POLICY_IN_NEW, ev);
+	decide(e, f, h, p->ts, h->obs_iv + 1, PFSE_POLICY_IN_NEW);
 }
 
 /* A flow leaves the table: its class learns from it. */
@@ -528,6 +552,8 @@ pfse_engine_destroy(struct pfse_engine *e)
 
 		while (pfse_flow_table_next(e->t, &it, &f) == 0)
 			acct_del(e, hdr(e, f));
+		if (e->node_delta)
+			flush_predicted(e);
 	}
 	if (e->registered)
 		pfse_cluster_reader_del(e->cl, e->reader_idx);
@@ -541,6 +567,7 @@ pfse_engine_destroy(struct pfse_engine *e)
 	}
 	pfse_predictor_destroy(e->cx_pred);
 	pfse_free(&a, e->node_load);
+	pfse_free(&a, e->node_delta);
 	pfse_free(&a, e->node_hist);
 	pfse_free(&a, e->node_cut);
 	pfse_free(&a, e->node_st);
@@ -623,6 +650,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	e->budget_share = prm.budget_share;
 	e->crit_gain = prm.crit_gain;
 	e->target_util = pfse_policy_target_util(prm.policy);
+	e->use_crit = pfse_policy_uses_crit(prm.policy);
 	pfse_policy_tiers(prm.policy, &e->tier_std, &e->tier_hp, &e->tier_dpi);
 	e->reader = pfse_cluster_readers(prm.cluster);
 	e->epoch = pfse_cluster_epoch(prm.cluster);
@@ -722,6 +750,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 		goto fail;
 	r = -ENOMEM;
 	e->node_load = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(int64_t), 64);
+	e->node_delta = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(int64_t), 64);
 	e->node_hist = pfse_zalloc(&e->alloc, (size_t)e->max_nodes * VBINS * sizeof(int64_t), 64);
 	e->node_cut = pfse_zalloc(&e->alloc, e->max_nodes, 64);
 	e->node_st = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(e->node_st[0]), 64);
@@ -733,7 +762,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 		if (!e->pool || !e->pool_len)
 			goto fail;
 	}
-	if (!e->node_load || !e->node_hist || !e->node_cut || !e->node_st)
+	if (!e->node_load || !e->node_delta || !e->node_hist || !e->node_cut || !e->node_st)
 		goto fail;
 	r = pfse_cluster_reader_add(e->cl, &e->reader_idx);
 	if (r < 0)
@@ -794,46 +823,26 @@ select_node(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, uint32_
 	return n;
 }
 
-PFSE_API int
-pfse_engine_classify(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n,
-		     struct pfse_decision out[])
+struct burst_acc {
+	uint64_t bytes, now, fwd;
+};
+
+/* Decides each packet from its flow's directive, read from the table (its line was just
+ * updated: in cache). */
+static inline void
+dispatch(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n, const uint32_t flows[],
+	 const struct pfse_flow_masks *m, const struct pfse_ft_event ev[],
+	 struct pfse_decision out[], struct burst_acc *acc)
 {
-	uint32_t flows[PFSE_BURST_MAX];
-	struct pfse_ft_event ev[PFSE_BURST_MAX];
-	struct pfse_flow_masks m;
-	uint64_t bytes = 0, now = 0, fwd = 0;
-	int r;
-
-	if (!e || (n > 0 && (!pkts || !out)) || n > PFSE_BURST_MAX)
-		return -EINVAL;
-	for (unsigned i = 0; i < n; i++)
-		if (!pkts[i])
-			return -EINVAL;
-	if (n == 0)
-		return 0;
-	e->view = pfse_cl_enter(e->reader, e->epoch, e->viewp);
-	r = pfse_ft_update_burst_ev(e->t, pkts, n, flows, &m, ev);
-	if (r < 0) {
-		pfse_cl_leave(e->reader);
-		return r;
-	}
-	/* the slots of the flows that have model work to do, fetched together */
-	for (uint64_t ev_mask = m.created | m.samples; ev_mask; ev_mask &= ev_mask - 1) {
-		uintptr_t sl = (uintptr_t)hdr(e, flows[__builtin_ctzll(ev_mask)]);
-
-		/* every line of the header and the bandwidth state */
-		for (uintptr_t a = sl & ~(uintptr_t)63; a < sl + e->cx_off; a += 64)
-			__builtin_prefetch((const void *)a, 1);
-	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct pfse_pkt *p = pkts[i];
 		struct pfse_decision *d = &out[i];
 		uint32_t len = p->wirelen ? p->wirelen : p->caplen, tier, node = PFSE_CL_NODE_NONE;
 		uint64_t bit = 1ull << i;
 
-		bytes += len;
-		if (p->ts > now)
-			now = p->ts;
+		acc->bytes += len;
+		if (p->ts > acc->now)
+			acc->now = p->ts;
 		d->flow = flows[i];
 		if (pfse_unlikely(p->status != PFSE_PARSE_OK)) {
 			d->tier = PFSE_TIER_NONE;
@@ -842,7 +851,7 @@ pfse_engine_classify(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsig
 			e->st.unparsed++;
 			continue;
 		}
-		if (pfse_unlikely(!(m.tracked & bit))) {
+		if (pfse_unlikely(!(m->tracked & bit))) {
 			/* no flow: the standard tier by consistent hashing, or the local path */
 			e->st.untracked++;
 			tier = e->tier_std;
@@ -850,18 +859,17 @@ pfse_engine_classify(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsig
 				       ? pfse_cl_lookup(e->view, tier, cluster_hash(e, &p->key))
 				       : PFSE_CL_NODE_NONE;
 		} else {
-			if (pfse_unlikely(m.created & bit))
-				flow_new(e, flows[i], p, &ev[i]);
-			else if (pfse_unlikely(m.samples & bit))
-				on_samples(e, flows[i], hdr(e, flows[i]), ev[i].closed_iv,
-					   ev[i].closed_bytes, ev[i].open_iv - 1, p->ts, &ev[i]);
-			tier = ev[i].dir_tier;
-			node = ev[i].dir_node;
+			uint8_t t8, reason;
+			uint16_t n16;
+
+			pfse_ft_dir_read(ev[i].dir, &t8, &reason, &n16);
+			tier = t8;
+			node = n16;
 			if (tier != PFSE_TIER_NONE &&
 			    pfse_unlikely(!node_usable(e->view, node, tier))) {
 				if (tier >= e->view->ntiers)
 					node = PFSE_CL_NODE_NONE;
-				else if (ev[i].dir_reason == PFSE_REASON_PINNED)
+				else if (reason == PFSE_REASON_PINNED)
 					/* a pinned flow's node is down: elsewhere meanwhile */
 					node = pick_node(e, tier, cluster_hash(e, &p->key), NONE32,
 							 0);
@@ -887,20 +895,66 @@ pfse_engine_classify(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsig
 			d->tier = (uint8_t)tier;
 			d->node = (uint16_t)node;
 			d->action = PFSE_ACT_FORWARD;
-			fwd++;
+			acc->fwd++;
 			e->st.tier_packets[tier]++;
 			e->st.tier_bytes[tier] += len;
 			e->node_st[node].pkts++;
 			e->node_st[node].bytes += len;
 		}
 	}
+}
+
+PFSE_API int
+pfse_engine_classify(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n,
+		     struct pfse_decision out[])
+{
+	uint32_t flows[PFSE_BURST_MAX];
+	struct pfse_ft_event ev[PFSE_BURST_MAX];
+	struct pfse_flow_masks m;
+	struct burst_acc st = { 0, 0, 0 };
+	uint64_t evm;
+	int r;
+
+	if (!e || (n > 0 && (!pkts || !out)) || n > PFSE_BURST_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (!pkts[i])
+			return -EINVAL;
+	if (n == 0)
+		return 0;
+	e->view = pfse_cl_enter(e->reader, e->epoch, e->viewp);
+	r = pfse_ft_update_burst_ev(e->t, pkts, n, flows, &m, ev);
+	if (r < 0) {
+		pfse_cl_leave(e->reader);
+		return r;
+	}
+	/* The model work first: the flows with a new flow or closed intervals, their slots
+	 * fetched together, then processed in packet order; their directives change in the
+	 * table, from which every packet's decision then reads its flow's directive. */
+	evm = m.created | m.samples;
+	for (uint64_t x = evm; x; x &= x - 1) {
+		uintptr_t sl = (uintptr_t)hdr(e, flows[__builtin_ctzll(x)]);
+
+		for (uintptr_t a = sl & ~(uintptr_t)63; a < sl + e->cx_off; a += 64)
+			__builtin_prefetch((const void *)a, 1);
+	}
+	for (uint64_t x = evm; x; x &= x - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(x);
+
+		if (m.created & (1ull << i))
+			flow_new(e, flows[i], pkts[i]);
+		else
+			on_samples(e, flows[i], hdr(e, flows[i]), ev[i].closed_iv,
+				   ev[i].closed_bytes, ev[i].open_iv - 1, pkts[i]->ts);
+	}
+	dispatch(e, pkts, n, flows, &m, ev, out, &st);
 	pfse_cl_leave(e->reader);
 	e->view = NULL;
 	e->st.packets += n;
-	e->st.bytes += bytes;
-	e->st.forwarded += fwd;
-	if (now > e->now)
-		e->now = now;
+	e->st.bytes += st.bytes;
+	e->st.forwarded += st.fwd;
+	if (st.now > e->now)
+		e->now = st.now;
 	return (int)n;
 }
 
@@ -1024,7 +1078,7 @@ visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
 		return 0;
 	if (info.interval < now_iv && (!(h->flags & EF_SEEN) || h->obs_iv + 1 < now_iv)) {
 		/* quiet: its open interval is over, and silence since */
-		on_samples(e, f, h, info.interval, info.open_bytes, now_iv - 1, e->now, NULL);
+		on_samples(e, f, h, info.interval, info.open_bytes, now_iv - 1, e->now);
 		pfse_flow_table_info(e->t, f, &info);
 		did = 1;
 	}
@@ -1038,7 +1092,7 @@ visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
 		d.reason = PFSE_REASON_BUDGET;
 		d.node = PFSE_NODE_ANY;
 		d.since = e->now;
-		set_directive(e, f, h, &d, NULL);
+		set_directive(e, f, h, &d, now_iv);
 		e->st.budget_demotions++;
 		(*flips)++;
 		return 1;
@@ -1053,7 +1107,7 @@ visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
 			d.node = (uint16_t)n;
 			d.reason = PFSE_REASON_OVERLOAD;
 			d.since = e->now;
-			set_directive(e, f, h, &d, NULL);
+			set_directive(e, f, h, &d, now_iv);
 			e->st.reroute_overload++;
 			(*flips)++;
 			return 1;
@@ -1091,6 +1145,7 @@ pfse_engine_advance(struct pfse_engine *e, uint64_t now, unsigned budget)
 				pfse_calibrator_z(e->cal[b][a], 0.95, &e->z95[b][a]);
 		e->next_z = now + 1000000000ull;
 	}
+	flush_predicted(e);
 	mark_overloads(e);
 	for (unsigned k = 0; k < e->scan_budget; k++) {
 		uint32_t f;
@@ -1101,6 +1156,7 @@ pfse_engine_advance(struct pfse_engine *e, uint64_t now, unsigned budget)
 		}
 		work += visit(e, f, now_iv, &flips);
 	}
+	flush_predicted(e);
 	pfse_cl_leave(e->reader);
 	e->view = NULL;
 	return work;
@@ -1128,7 +1184,7 @@ pfse_engine_pin(struct pfse_engine *e, uint32_t flow, uint32_t node)
 	d.node = (uint16_t)node;
 	d.reason = PFSE_REASON_PINNED;
 	d.since = e->now;
-	set_directive(e, flow, h, &d, NULL);
+	set_directive(e, flow, h, &d, e->now / e->interval);
 	return 0;
 }
 
@@ -1152,6 +1208,7 @@ pfse_engine_unpin(struct pfse_engine *e, uint32_t flow)
 		d.reason = PFSE_REASON_DEFAULT;
 		d.since = 0;
 		pfse_flow_table_set_directive(e->t, flow, &d);
+		h->since_iv = 0; /* long ago: no dwell holds it */
 	}
 	return 0;
 }

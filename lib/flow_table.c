@@ -91,6 +91,9 @@ struct ft_hot {
 };
 _Static_assert(sizeof(struct ft_hot) == 128, "hot record is two cache lines");
 _Static_assert(offsetof(struct ft_hot, bytes) == 64, "line 0 holds the per-packet fields");
+_Static_assert(offsetof(struct ft_hot, dir_reason) == offsetof(struct ft_hot, dir_tier) + 1 &&
+		       offsetof(struct ft_hot, dir_node) == offsetof(struct ft_hot, dir_tier) + 2,
+	       "the directive's tier, reason and node are 4 bytes (pfse_ft_event::dir)");
 
 struct ft_link {
 	uint32_t prev, next;
@@ -929,15 +932,10 @@ update_flow(struct pfse_flow_table *t, uint32_t f, struct ft_bucket *b, unsigned
 		uint64_t prev = cur_iv64(r, iv);
 
 		if (ev) {
-			const uint8_t *c = cold_of(t, f);
-
 			ev->closed_iv = prev;
 			ev->open_iv = iv;
 			ev->closed_bytes = r->open_bytes;
 			ev->closed_pkts = r->open_pkts;
-			/* the engine reads the slot next: fetch all of it now */
-			for (uint32_t off = 64; off < t->cold_stride; off += 64)
-				__builtin_prefetch(c + off, 1);
 		}
 		close_intervals(t, f, prev, iv);
 		closed = true;
@@ -1048,13 +1046,8 @@ update_burst(struct pfse_flow_table *t, struct pfse_pkt *const pkts[], unsigned 
 			m.tracked |= 1ull << i;
 			flows[i] = f;
 			tracked++;
-			if (ev) {
-				const struct ft_hot *r = &t->hot[f];
-
-				ev[i].dir_tier = r->dir_tier;
-				ev[i].dir_reason = r->dir_reason;
-				ev[i].dir_node = r->dir_node;
-			}
+			if (ev)
+				ev[i].dir = &t->hot[f].dir_tier;
 		}
 		t->now = now;
 		t->st.packets += n;
@@ -1097,6 +1090,17 @@ void *
 pfse_ft_slot_fast(struct pfse_flow_table *t, uint32_t flow)
 {
 	return cold_of(t, flow) + t->slot_off;
+}
+
+void
+pfse_ft_directive_tier_node(const struct pfse_flow_table *t, uint32_t flow, uint8_t *tier,
+			    uint8_t *reason, uint16_t *node)
+{
+	const struct ft_hot *r = &t->hot[flow];
+
+	*tier = r->dir_tier;
+	*reason = r->dir_reason;
+	*node = r->dir_node;
 }
 
 void

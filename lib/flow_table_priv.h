@@ -8,6 +8,7 @@
 #define PFSE_FLOW_TABLE_PRIV_H
 
 #include <stdint.h>
+#include <string.h>
 
 struct pfse_flow_table;
 struct pfse_pkt;
@@ -22,19 +23,26 @@ uint64_t
 pfse_ft_pkts_decode(uint16_t c);
 
 /* What the engine learns of each packet of an update burst (pfse_ft_update_burst_ev()):
- * the flow's directive after the update and, when the packet closed intervals (its bit in
- * masks.samples), the interval that was open before it and what it held; the intervals
- * between closed_iv and open_iv were silent. */
+ * where its flow's directive is (4 bytes in the record: tier, reason, node; valid until
+ * the flow leaves) and, when the packet closed intervals (its bit in masks.samples), the
+ * interval that was open before it and what it held; the intervals between closed_iv and
+ * open_iv were silent. */
 struct pfse_ft_event {
 	uint64_t closed_iv;
 	uint64_t open_iv;
 	uint32_t closed_bytes; /* saturating at 2^32 - 1 */
 	uint32_t closed_pkts;
-	uint8_t dir_tier;
-	uint8_t dir_reason;
-	uint16_t dir_node;
-	uint32_t reserved;
+	const uint8_t *dir;    /* tier, reason, node (16 bits, host order) */
 };
+
+/* The tier, reason and node at pfse_ft_event::dir. */
+static inline void
+pfse_ft_dir_read(const uint8_t *dir, uint8_t *tier, uint8_t *reason, uint16_t *node)
+{
+	*tier = dir[0];
+	*reason = dir[1];
+	memcpy(node, dir + 2, sizeof(*node));
+}
 
 /* pfse_flow_table_update_burst() with per-packet events; arguments as checked there. */
 int
@@ -54,6 +62,11 @@ void *
 pfse_ft_slot_fast(struct pfse_flow_table *t, uint32_t flow);
 
 struct pfse_directive;
+
+/* A valid flow's directive's tier, reason and node. */
+void
+pfse_ft_directive_tier_node(const struct pfse_flow_table *t, uint32_t flow, uint8_t *tier,
+			    uint8_t *reason, uint16_t *node);
 
 /* A valid flow's directive (as pfse_flow_table_info() reports it), without the copy. */
 void

@@ -52,4 +52,8 @@ struct pfse_policy;
 double
 pfse_policy_target_util(const struct pfse_policy *pol);
 
+/* Whether it has criticality thresholds (else the engine skips computing growth). */
+int
+pfse_policy_uses_crit(const struct pfse_policy *pol);
+
 #endif /* PFSE_INTERNAL_H */

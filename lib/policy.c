@@ -217,6 +217,12 @@ pfse_policy_target_util(const struct pfse_policy *pol)
 	return pol->p.target_util;
 }
 
+int
+pfse_policy_uses_crit(const struct pfse_policy *pol)
+{
+	return pol->p.crit_enter > 0;
+}
+
 PFSE_API const char *
 pfse_reason_str(uint32_t reason)
 {

@@ -413,6 +413,23 @@ START_TEST(emerging_elephant_and_demoted_mouse)
 	ck_assert_uint_eq(d.action, PFSE_ACT_TRANSMIT);
 	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_DEFAULT);
 	ck_assert_uint_ge(finfo(&w, &p).directive.since, t + SEC);
+	/* a new flow of the class with three packets in one burst: all three go where its
+	 * first directive says, to the same node */
+	{
+		struct pfse_pkt b[3], *bp[3];
+		struct pfse_decision bd[3];
+
+		for (unsigned k = 0; k < 3; k++) {
+			b[k] = mkpkt(31500, 5001, 100, t + 2 * SEC + k, ++id);
+			bp[k] = &b[k];
+		}
+		ck_assert_int_eq(pfse_engine_classify(w.e, bp, 3, bd), 3);
+		for (unsigned k = 0; k < 3; k++) {
+			ck_assert_uint_eq(bd[k].action, PFSE_ACT_FORWARD);
+			ck_assert_uint_eq(bd[k].node, bd[0].node);
+			ck_assert_uint_eq(bd[k].flow, bd[0].flow);
+		}
+	}
 	/* a flow of another class (no history) starts on the standard path */
 	p = mkpkt(31001, 6000, 100, t + 3 * SEC, ++id);
 	ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_TRANSMIT);
