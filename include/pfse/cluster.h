@@ -159,7 +159,8 @@ struct pfse_node_info {
 	uint64_t capacity;    /**< bytes per second; 0 = unlimited */
 	void *user;           /**< the application's pointer */
 	double load;          /**< load last reported by pfse_cluster_set_node_health() */
-	double predicted;     /**< bytes per second the engines' forecasts put on the node */
+	double predicted;     /**< bytes per second the engines' forecasts put on the node
+				   (as of each engine's last pfse_engine_advance()) */
 	uint32_t tier;        /**< its tier */
 	uint32_t weight;      /**< its weight */
 	uint32_t health;      /**< PFSE_NODE_* */
