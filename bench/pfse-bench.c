@@ -1232,15 +1232,19 @@ bench_cluster(uint32_t nodes_per_tier, unsigned tiers)
 		tp.capacity = 10000000000ull;
 		if (pfse_cluster_add_tier(cl, &tp, &tier) < 0)
 			exit(1);
-		for (uint32_t k = 0; k < nodes_per_tier; k++) {
-			struct pfse_node_params np;
-			uint32_t node;
+		for (uint32_t k = 0; k < nodes_per_tier; k += 64) {
+			struct pfse_node_params np[64];
+			const struct pfse_node_params *npp[64];
+			uint32_t m = nodes_per_tier - k < 64 ? nodes_per_tier - k : 64, out[64];
 
-			pfse_node_params_init(&np);
-			np.tier = tier;
-			np.id = 1000ull * t + k + 1;
-			np.capacity = 1250000000ull;
-			if (pfse_cluster_add_node(cl, &np, &node) < 0)
+			for (uint32_t j = 0; j < m; j++) {
+				pfse_node_params_init(&np[j]);
+				np[j].tier = tier;
+				np[j].id = 10000ull * t + k + j + 1;
+				np[j].capacity = 1250000000ull;
+				npp[j] = &np[j];
+			}
+			if (pfse_cluster_add_nodes(cl, npp, m, out) < 0)
 				exit(1);
 		}
 	}

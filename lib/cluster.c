@@ -390,53 +390,86 @@ pfse_cluster_add_tier(struct pfse_cluster *cl, const struct pfse_tier_params *p,
 }
 
 PFSE_API int
-pfse_cluster_add_node(struct pfse_cluster *cl, const struct pfse_node_params *p, uint32_t *node)
+pfse_cluster_add_nodes(struct pfse_cluster *cl, const struct pfse_node_params *const p[],
+		       unsigned n, uint32_t nodes[])
 {
-	struct pfse_node_params prm;
-	int r;
+	struct pfse_node_params prm[64];
+	uint32_t tiers_added[PFSE_CLUSTER_TIERS_MAX] = { 0 }, rebuild = UINT32_MAX;
+	int r = 0;
 
-	if (!cl || !p || !node)
+	if (!cl || !p || !nodes || n == 0 || n > 64)
 		return -EINVAL;
-	r = pfse_params_load(&prm, sizeof(prm), offsetof(struct pfse_node_params, id) +
-						      sizeof(prm.id), p);
-	if (r < 0)
-		return r;
-	if (prm.weight == 0)
-		prm.weight = 1;
-	if (prm.weight > 65535 || prm.health > PFSE_NODE_DOWN || prm.reserved != 0)
-		return -EINVAL;
+	for (unsigned k = 0; k < n; k++) {
+		if (!p[k])
+			return -EINVAL;
+		r = pfse_params_load(&prm[k], sizeof(prm[k]),
+				     offsetof(struct pfse_node_params, id) + sizeof(uint64_t), p[k]);
+		if (r < 0)
+			return r;
+		if (prm[k].weight == 0)
+			prm[k].weight = 1;
+		if (prm[k].weight > 65535 || prm[k].health > PFSE_NODE_DOWN || prm[k].reserved != 0)
+			return -EINVAL;
+		for (unsigned j = 0; j < k; j++)
+			if (prm[j].id == prm[k].id)
+				return -EEXIST;
+	}
 	pthread_mutex_lock(&cl->lock);
-	r = 0;
-	if (prm.tier >= cl->ntiers)
-		r = -EINVAL;
-	for (uint32_t i = 0; r == 0 && i < cl->nnodes; i++)
-		if (cl->nodes[i].id == prm.id)
-			r = -EEXIST;
-	if (r == 0 && (cl->nnodes == cl->max_nodes ||
-		       cl->tiers[prm.tier].nnodes == cl->max_per_tier))
-		r = -ENOSPC;
+	for (unsigned k = 0; r == 0 && k < n; k++) {
+		if (prm[k].tier >= cl->ntiers) {
+			r = -EINVAL;
+			break;
+		}
+		for (uint32_t i = 0; r == 0 && i < cl->nnodes; i++)
+			if (cl->nodes[i].id == prm[k].id)
+				r = -EEXIST;
+		tiers_added[prm[k].tier]++;
+		if (r == 0 && (cl->nnodes + n > cl->max_nodes ||
+			       cl->tiers[prm[k].tier].nnodes + tiers_added[prm[k].tier] >
+				       cl->max_per_tier))
+			r = -ENOSPC;
+		if (rebuild == UINT32_MAX || rebuild == prm[k].tier)
+			rebuild = prm[k].tier;
+		else
+			rebuild = PFSE_CLUSTER_TIERS_MAX;
+	}
 	if (r == 0) {
-		struct pfse_cl_vnode *nd = &cl->nodes[cl->nnodes];
+		for (unsigned k = 0; k < n; k++) {
+			struct pfse_cl_vnode *nd = &cl->nodes[cl->nnodes + k];
 
-		memset(nd, 0, sizeof(*nd));
-		nd->id = prm.id;
-		nd->capacity = prm.capacity;
-		nd->user = prm.user;
-		nd->tier = prm.tier;
-		nd->weight = prm.weight;
-		nd->health = prm.health;
-		cl->nnodes++;
-		cl->tiers[prm.tier].nnodes++;
-		r = publish_locked(cl, prm.tier);
+			memset(nd, 0, sizeof(*nd));
+			nd->id = prm[k].id;
+			nd->capacity = prm[k].capacity;
+			nd->user = prm[k].user;
+			nd->tier = prm[k].tier;
+			nd->weight = prm[k].weight;
+			nd->health = prm[k].health;
+		}
+		cl->nnodes += n;
+		for (unsigned k = 0; k < n; k++)
+			cl->tiers[prm[k].tier].nnodes++;
+		r = publish_locked(cl, rebuild);
 		if (r < 0) {
-			cl->nnodes--;
-			cl->tiers[prm.tier].nnodes--;
+			cl->nnodes -= n;
+			for (unsigned k = 0; k < n; k++)
+				cl->tiers[prm[k].tier].nnodes--;
 		} else {
-			*node = cl->nnodes - 1;
+			for (unsigned k = 0; k < n; k++)
+				nodes[k] = cl->nnodes - n + k;
 		}
 	}
 	pthread_mutex_unlock(&cl->lock);
 	return r;
+}
+
+PFSE_API int
+pfse_cluster_add_node(struct pfse_cluster *cl, const struct pfse_node_params *p, uint32_t *node)
+{
+	const struct pfse_node_params *one[1] = { p };
+
+	if (!cl || !p || !node)
+		return -EINVAL;
+	return pfse_cluster_add_nodes(cl, one, 1, node);
 }
 
 PFSE_API int

@@ -30,7 +30,7 @@
  * packet of a burst it starts afterwards to a node that call marked DOWN.
  *
  * @note Threads: the control functions (pfse_cluster_add_tier(), _add_node(),
- *       _set_node_health(), _set_node_weight(), _reclaim()) may be called from any
+ *       _add_nodes(), _set_node_health(), _set_node_weight(), _reclaim()) may be called from any
  *       thread, concurrently with each other (they are serialised by a mutex) and with
  *       engines using the cluster. The read functions (_lookup(), _node_info(),
  *       _tier_info(), _stats()) are thread-safe and take the same mutex: they are for
@@ -230,6 +230,20 @@ pfse_cluster_add_tier(struct pfse_cluster *cl, const struct pfse_tier_params *p,
 PFSE_API int
 pfse_cluster_add_node(struct pfse_cluster *cl, const struct pfse_node_params *p,
 		      uint32_t *node);
+
+/**
+ * Adds up to 64 nodes at once, and publishes the new tables once (adding nodes one by
+ * one rebuilds their tier's table each time).
+ * @param cl    Cluster.
+ * @param p     `n` nodes.
+ * @param n     1 to 64.
+ * @param nodes Receives their indices, in order.
+ * @return 0, or as pfse_cluster_add_node() (then none was added).
+ * @since 0.2
+ */
+PFSE_API int
+pfse_cluster_add_nodes(struct pfse_cluster *cl, const struct pfse_node_params *const p[],
+		       unsigned n, uint32_t nodes[]);
 
 /**
  * Sets a node's health and reported load, and publishes the new tables.
