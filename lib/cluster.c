@@ -402,8 +402,9 @@ pfse_cluster_add_nodes(struct pfse_cluster *cl, const struct pfse_node_params *c
 	for (unsigned k = 0; k < n; k++) {
 		if (!p[k])
 			return -EINVAL;
-		r = pfse_params_load(&prm[k], sizeof(prm[k]),
-				     offsetof(struct pfse_node_params, id) + sizeof(uint64_t), p[k]);
+		size_t min = offsetof(struct pfse_node_params, id) + sizeof(uint64_t);
+
+		r = pfse_params_load(&prm[k], sizeof(prm[k]), min, p[k]);
 		if (r < 0)
 			return r;
 		if (prm[k].weight == 0)
