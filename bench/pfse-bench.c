@@ -895,6 +895,40 @@ bench_predictor(const char *name, const struct pfse_model_params *m)
 	return pred;
 }
 
+/* A model file of hidden size H with random weights (the timing does not depend on
+ * them), loaded. */
+static struct pfse_lstm *
+random_lstm(uint32_t H)
+{
+	uint32_t nf = (4 + H) * 4 * H + 4 * H + 2 * H + 2;
+	size_t len = 48 + (size_t)nf * 4 + 8;
+	uint8_t *b = calloc(1, len), *p = b;
+	struct pfse_lstm *m = NULL;
+	double mu = 6, sd = 2;
+	uint64_t x;
+
+	if (!b)
+		exit(1);
+	memcpy(p, "PFSELSTM", 8);
+	p[8] = 1;
+	p[12] = 48;
+	p[16] = (uint8_t)H;
+	p[20] = 4;
+	memcpy(p + 24, &mu, 8);
+	memcpy(p + 32, &sd, 8);
+	for (uint32_t i = 0; i < nf; i++) {
+		float f = (float)((double)(rng() % 2001) / 1000.0 - 1.0) * 0.5f;
+
+		memcpy(p + 48 + 4 * i, &f, 4);
+	}
+	x = XXH3_64bits(b, len - 8);
+	memcpy(b + len - 8, &x, 8);
+	if (pfse_lstm_load(b, len, NULL, &m) < 0)
+		exit(1);
+	free(b);
+	return m;
+}
+
 /* One-step SSE of Holt (statsmodels form) with given alpha, beta, from level y[0]. */
 static double
 holt_sse(const double *y, unsigned n, double a, double b)
@@ -1033,6 +1067,55 @@ case_predict(void)
 			     have ? "ndpi-des_add_value" : NULL, bns, extra);
 			pfse_predictor_destroy(c.pred);
 			free(c.states);
+		}
+		/* LSTM, H = 8 and 16: observe (one step: the next forecast is cached), states
+		 * spread over the flows and one hot state. */
+		for (uint32_t H = 8; H <= 16; H *= 2) {
+			struct pfse_lstm *lm = random_lstm(H);
+			struct pfse_predictor_params pp;
+
+			for (int hot = 0; hot < 2; hot++) {
+				double ns;
+				char name[32];
+
+				memset(&c, 0, sizeof(c));
+				pfse_model_params_init(&m);
+				m.flags = PFSE_MODEL_F_LOG1P;
+				pfse_predictor_params_init(&pp);
+				pp.ops = pfse_predictor_backend("lstm");
+				pp.model = &m;
+				pp.user = lm;
+				if (pfse_predictor_create(&pp, &c.pred) < 0)
+					exit(1);
+				c.stride = (pfse_predictor_state_size(c.pred) + 7) & ~(size_t)7;
+				c.states = aligned_alloc(64, ((size_t)flows * c.stride + 63) &
+								     ~(size_t)63);
+				if (!c.states)
+					exit(1);
+				for (uint32_t f = 0; f < flows; f++)
+					pfse_predictor_flow_init(c.pred, c.states + c.stride * f,
+								 NULL);
+				c.idx = idx;
+				c.values = values;
+				c.n = n / 32 * 32;
+				c.burst = 1;
+				if (hot) {
+					static uint32_t zero[1 << 16];
+
+					c.idx = zero;
+					c.n = n < (1u << 16) ? n : (1u << 16);
+				}
+				ns = measure(predict_pass, &c, c.n);
+				snprintf(extra, sizeof(extra), "\"flows\":%u,\"state\":\"%s\","
+					 "\"state_bytes\":%zu",
+					 hot ? 1 : flows, hot ? "hot" : "spread",
+					 pfse_predictor_state_size(c.pred));
+				snprintf(name, sizeof(name), "lstm-step-h%u", H);
+				emit(name, "lstm", 32, c.n, ns, NULL, 0, extra);
+				pfse_predictor_destroy(c.pred);
+				free(c.states);
+			}
+			pfse_lstm_destroy(lm);
 		}
 		/* ARIMA(1,1,1): observe + one-step forecast per flow update. */
 		{

@@ -22,6 +22,7 @@
 
 #include "internal.h"
 #include "fit.h"
+#include "lstm_priv.h"
 #include "pfse/predict.h"
 
 /* ---- the normal quantile ---------------------------------------------------------------- */
@@ -523,6 +524,8 @@ pfse_predictor_backend(const char *name)
 	for (unsigned i = 0; i < B_COUNT; i++)
 		if (strcmp(builtin_ops[i].name, name) == 0)
 			return &builtin_ops[i];
+	if (strcmp(name, pfse_lstm_ops.name) == 0)
+		return &pfse_lstm_ops;
 	return NULL;
 }
 
@@ -637,6 +640,19 @@ pfse_predictor_create(const struct pfse_predictor_params *p, struct pfse_predict
 	pfse_normal_quantile((1 + level) / 2, &pred->z_anomaly);
 	if (pred->builtin) {
 		pred->model = &pred->params;
+	} else if (ops == &pfse_lstm_ops) {
+		/* the model is the application's (its `user`) or the default one; its
+		 * inputs are log(1 + x) */
+		const struct pfse_lstm *m = prm.user ? prm.user : pfse_lstm_default();
+
+		if (!pred->log1p || !m) {
+			struct pfse_allocator a = pred->alloc;
+
+			pfse_free(&a, pred);
+			return !m ? -ENOTSUP : -EINVAL;
+		}
+		pred->model = (void *)(uintptr_t)m;
+		pred->state_size = lstm_state_size(m->H);
 	} else if (ops->init) {
 		r = ops->init(&pred->model, &pred->params, pred->user);
 		if (r < 0) {

@@ -16,6 +16,7 @@
 #include <pfse/history.h>
 #include <pfse/predict.h>
 #include <pfse/select.h>
+#include <pfse/lstm.h>
 #include <pfse/cluster.h>
 #include <pfse/policy.h>
 #include <pfse/engine.h>

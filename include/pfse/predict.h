@@ -183,7 +183,8 @@ struct pfse_predictor_ops {
 };
 
 /**
- * Looks up a built-in backend: "naive", "ses", "holt", "holt-winters" or "arima".
+ * Looks up a built-in backend: "naive", "ses", "holt", "holt-winters", "arima" or "lstm"
+ * (lstm.h: its predictor needs PFSE_MODEL_F_LOG1P, and takes its model as `user`).
  * @param name Backend name.
  * @return The backend, or NULL for an unknown name or NULL.
  * @note Thread-safe.

@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The tiny LSTM backend (lstm.h): model files, the default model, and per-flow inference
+ * in float.
+ *
+ * A step computes the 4H gate pre-activations as b + sum over the inputs and the previous
+ * h of (row of W) x (that value): rows of 4H contiguous floats, so the inner loop is a
+ * vectorisable axpy. Activations use a rational approximation of tanh (Lambert's
+ * continued fraction to degree 7/6, clamped: within 1e-4 of tanh everywhere), and
+ * sigmoid(x) = (1 + tanh(x / 2)) / 2.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "internal.h"
+#include "lstm_priv.h"
+
+#define MAGIC "PFSELSTM"
+#define FORMAT_VERSION 1u
+#define HDR_BYTES (8 + 4 + 4 + 4 + 4 + 8 + 8 + 8)
+
+/* ---- models ---------------------------------------------------------------------------- */
+
+struct pfse_lstm *
+pfse_lstm_alloc(uint32_t H, const struct pfse_allocator *a)
+{
+	struct pfse_allocator al = { NULL, NULL, NULL };
+	uint32_t nf = (LSTM_IN + H) * 4 * H + 4 * H + 2 * H;
+	struct pfse_lstm *m;
+
+	if (a)
+		al = *a;
+	if (H == 0 || H > PFSE_LSTM_HIDDEN_MAX || pfse_allocator_check(&al) < 0)
+		return NULL;
+	m = pfse_zalloc(&al, sizeof(*m) + (size_t)nf * sizeof(float), 64);
+	if (!m)
+		return NULL;
+	m->alloc = al;
+	m->H = H;
+	m->sd = 1;
+	m->W = (float *)(void *)(m + 1);
+	m->b = m->W + (LSTM_IN + H) * 4 * H;
+	m->Wy = m->b + 4 * H;
+	return m;
+}
+
+PFSE_API void
+pfse_lstm_destroy(struct pfse_lstm *m)
+{
+	struct pfse_allocator a;
+
+	if (!m || m->is_static)
+		return;
+	a = m->alloc;
+	pfse_free(&a, m);
+}
+
+PFSE_API uint32_t
+pfse_lstm_hidden(const struct pfse_lstm *m)
+{
+	return m ? m->H : 0;
+}
+
+static inline void
+put32(uint8_t **p, uint32_t v)
+{
+	for (unsigned i = 0; i < 4; i++)
+		*(*p)++ = (uint8_t)(v >> (8 * i));
+}
+
+static inline void
+put64(uint8_t **p, uint64_t v)
+{
+	for (unsigned i = 0; i < 8; i++)
+		*(*p)++ = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t
+get32(const uint8_t **p)
+{
+	uint32_t v = 0;
+
+	for (unsigned i = 0; i < 4; i++)
+		v |= (uint32_t)(*p)[i] << (8 * i);
+	*p += 4;
+	return v;
+}
+
+static inline uint64_t
+get64(const uint8_t **p)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		v |= (uint64_t)(*p)[i] << (8 * i);
+	*p += 8;
+	return v;
+}
+
+static inline uint32_t
+nfloats(uint32_t H)
+{
+	return (LSTM_IN + H) * 4 * H + 4 * H + 2 * H + 2;
+}
+
+PFSE_API int
+pfse_lstm_save(const struct pfse_lstm *m, void *buf, size_t len, size_t *out)
+{
+	size_t need;
+	uint8_t *p;
+	uint64_t d;
+
+	if (!m || !out || (len > 0 && !buf))
+		return -EINVAL;
+	need = HDR_BYTES + (size_t)nfloats(m->H) * 4 + 8;
+	*out = need;
+	if (!buf || len < need)
+		return -ENOSPC;
+	p = buf;
+	memcpy(p, MAGIC, 8);
+	p += 8;
+	put32(&p, FORMAT_VERSION);
+	put32(&p, HDR_BYTES);
+	put32(&p, m->H);
+	put32(&p, LSTM_IN);
+	memcpy(&d, &m->mu, 8);
+	put64(&p, d);
+	memcpy(&d, &m->sd, 8);
+	put64(&p, d);
+	put64(&p, 0); /* reserved */
+	{
+		uint32_t nw = nfloats(m->H) - 2;
+
+		for (uint32_t i = 0; i < nw; i++) {
+			uint32_t v;
+
+			memcpy(&v, &m->W[i], 4); /* W, b and Wy are contiguous */
+			put32(&p, v);
+		}
+		for (unsigned i = 0; i < 2; i++) {
+			uint32_t v;
+
+			memcpy(&v, &m->by[i], 4);
+			put32(&p, v);
+		}
+	}
+	put64(&p, XXH3_64bits(buf, (size_t)(p - (uint8_t *)buf)));
+	return 0;
+}
+
+/* Checks a model file; fills *H, *mu, *sd and the pointer to its floats. */
+static int
+check_file(const uint8_t *buf, size_t len, uint32_t *H, double *mu, double *sd,
+	   const uint8_t **floats)
+{
+	const uint8_t *p = buf;
+	uint32_t hdr, in;
+	uint64_t d;
+
+	if (len < HDR_BYTES + 8 || memcmp(p, MAGIC, 8) != 0)
+		return -EBADMSG;
+	p += 8;
+	if (get32(&p) != FORMAT_VERSION)
+		return -EPROTO;
+	hdr = get32(&p);
+	*H = get32(&p);
+	in = get32(&p);
+	if (hdr != HDR_BYTES || in != LSTM_IN || *H == 0 || *H > PFSE_LSTM_HIDDEN_MAX)
+		return -EBADMSG;
+	if (len != HDR_BYTES + (size_t)nfloats(*H) * 4 + 8)
+		return -EBADMSG;
+	{
+		const uint8_t *end = buf + len - 8;
+
+		if (get64(&end) != XXH3_64bits(buf, len - 8))
+			return -EILSEQ;
+	}
+	d = get64(&p);
+	memcpy(mu, &d, 8);
+	d = get64(&p);
+	memcpy(sd, &d, 8);
+	if (get64(&p) != 0 || !isfinite(*mu) || !isfinite(*sd) || !(*sd > 0))
+		return -EBADMSG;
+	for (uint32_t i = 0; i < nfloats(*H); i++) {
+		const uint8_t *q = p + 4 * i;
+		uint32_t v = get32(&q);
+		float f;
+
+		memcpy(&f, &v, 4);
+		if (!isfinite(f) || fabsf(f) > 1e6f)
+			return -EBADMSG;
+	}
+	*floats = p;
+	return 0;
+}
+
+static void
+fill(struct pfse_lstm *m, double mu, double sd, const uint8_t *p)
+{
+	uint32_t nw = nfloats(m->H) - 2;
+
+	m->mu = mu;
+	m->sd = sd;
+	for (uint32_t i = 0; i < nw; i++) {
+		uint32_t v = get32(&p);
+
+		memcpy(&m->W[i], &v, 4);
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		uint32_t v = get32(&p);
+
+		memcpy(&m->by[i], &v, 4);
+	}
+}
+
+PFSE_API int
+pfse_lstm_load(const void *buf, size_t len, const struct pfse_allocator *a,
+	       struct pfse_lstm **out)
+{
+	const uint8_t *floats;
+	struct pfse_lstm *m;
+	uint32_t H;
+	double mu, sd;
+	int r;
+
+	if (!buf || !out)
+		return -EINVAL;
+	if (a && pfse_allocator_check(a) < 0)
+		return -EINVAL;
+	r = check_file(buf, len, &H, &mu, &sd, &floats);
+	if (r < 0)
+		return r;
+	m = pfse_lstm_alloc(H, a);
+	if (!m)
+		return -ENOMEM;
+	fill(m, mu, sd, floats);
+	*out = m;
+	return 0;
+}
+
+/* ---- the default model ----------------------------------------------------------------- */
+
+#include "lstm_default.h" /* pfse_lstm_default_bytes[]: lib/lstm-default.pfse */
+
+static struct pfse_lstm *default_model;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static float default_storage[(LSTM_IN + PFSE_LSTM_HIDDEN_MAX) * 4 * PFSE_LSTM_HIDDEN_MAX +
+			     6 * PFSE_LSTM_HIDDEN_MAX];
+static struct pfse_lstm default_struct;
+
+static void
+default_init(void)
+{
+	const uint8_t *floats;
+	uint32_t H;
+	double mu, sd;
+
+	if (check_file(pfse_lstm_default_bytes, sizeof(pfse_lstm_default_bytes), &H, &mu, &sd,
+		       &floats) < 0)
+		return; /* cannot happen: a test checks the embedded file */
+	default_struct.H = H;
+	default_struct.is_static = 1;
+	default_struct.W = default_storage;
+	default_struct.b = default_storage + (LSTM_IN + H) * 4 * H;
+	default_struct.Wy = default_struct.b + 4 * H;
+	fill(&default_struct, mu, sd, floats);
+	default_model = &default_struct;
+}
+
+PFSE_API const struct pfse_lstm *
+pfse_lstm_default(void)
+{
+	pthread_once(&default_once, default_init);
+	return default_model;
+}
+
+/* ---- inference ------------------------------------------------------------------------- */
+
+static inline float
+tanh_r(float x)
+{
+	float x2, p, q;
+
+	/* (two selects, as minps and maxps do them: no branch, so loops vectorise) */
+	x = x < 4.97f ? x : 4.97f;
+	x = x > -4.97f ? x : -4.97f;
+	x2 = x * x;
+	p = x * (135135.0f + x2 * (17325.0f + x2 * (378.0f + x2)));
+	q = 135135.0f + x2 * (62370.0f + x2 * (3150.0f + x2 * 28.0f));
+	return p / q;
+}
+
+static inline float
+sigm_r(float x)
+{
+	return 0.5f + 0.5f * tanh_r(0.5f * x);
+}
+
+/* Per gate pre-activation k of 4H: a = scale tanh(pre z) + off, so that one vectorised
+ * loop does the three logistic gates (i, f, o: 0.5 tanh(z / 2) + 0.5) and tanh (g). */
+struct act_consts {
+	float pre[4 * PFSE_LSTM_HIDDEN_MAX], scale[4 * PFSE_LSTM_HIDDEN_MAX];
+	float off[4 * PFSE_LSTM_HIDDEN_MAX];
+};
+
+static struct act_consts act_c[PFSE_LSTM_HIDDEN_MAX + 1];
+static pthread_once_t act_once = PTHREAD_ONCE_INIT;
+
+static void
+act_init(void)
+{
+	for (uint32_t H = 1; H <= PFSE_LSTM_HIDDEN_MAX; H++) {
+		for (uint32_t k = 0; k < 4 * H; k++) {
+			int tanh_gate = k >= 2 * H && k < 3 * H;
+
+			act_c[H].pre[k] = tanh_gate ? 1.0f : 0.5f;
+			act_c[H].scale[k] = tanh_gate ? 1.0f : 0.5f;
+			act_c[H].off[k] = tanh_gate ? 0.0f : 0.5f;
+		}
+	}
+}
+
+/* One step: inputs x, state h, c (H each) in place; the next output into out[2]. */
+static void
+lstm_step(const struct pfse_lstm *m, const struct act_consts *ac, const float x[LSTM_IN],
+	  float *restrict h, float *restrict c, float out[2])
+{
+	const uint32_t H = m->H, G = 4 * H;
+	float z[4 * PFSE_LSTM_HIDDEN_MAX], tc[PFSE_LSTM_HIDDEN_MAX];
+	float mu = m->by[0], lv = m->by[1];
+
+	memcpy(z, m->b, G * sizeof(float));
+	for (uint32_t j = 0; j < LSTM_IN; j++) {
+		const float *w = m->W + j * G;
+		float v = x[j];
+
+		for (uint32_t k = 0; k < G; k++)
+			z[k] += w[k] * v;
+	}
+	for (uint32_t j = 0; j < H; j++) {
+		const float *w = m->W + (LSTM_IN + j) * G;
+		float v = h[j];
+
+		for (uint32_t k = 0; k < G; k++)
+			z[k] += w[k] * v;
+	}
+	for (uint32_t k = 0; k < G; k++)
+		z[k] = ac->scale[k] * tanh_r(ac->pre[k] * z[k]) + ac->off[k];
+	for (uint32_t k = 0; k < H; k++)
+		c[k] = z[H + k] * c[k] + z[k] * z[2 * H + k];
+	for (uint32_t k = 0; k < H; k++)
+		tc[k] = tanh_r(c[k]);
+	for (uint32_t k = 0; k < H; k++)
+		h[k] = z[3 * H + k] * tc[k];
+	for (uint32_t k = 0; k < H; k++) {
+		mu += m->Wy[2 * k] * h[k];
+		lv += m->Wy[2 * k + 1] * h[k];
+	}
+	if (lv < (float)LSTM_LV_MIN)
+		lv = (float)LSTM_LV_MIN;
+	else if (lv > (float)LSTM_LV_MAX)
+		lv = (float)LSTM_LV_MAX;
+	out[0] = mu;
+	out[1] = expf(lv); /* the variance: computed once per step, read by forecasts */
+}
+
+static void
+feed(const struct pfse_lstm *m, struct lstm_state *s, double y)
+{
+	double f0 = (y - m->mu) / m->sd, xd[LSTM_IN];
+	float x[LSTM_IN], out[2];
+
+	lstm_inputs(f0, s->prev, s->n, y, xd);
+	for (unsigned i = 0; i < LSTM_IN; i++)
+		x[i] = (float)xd[i];
+	lstm_step(m, &act_c[m->H], x, s->hc, s->hc + m->H, out);
+	s->prev = (float)f0;
+	if (s->n < UINT32_MAX)
+		s->n++;
+	s->out_mu = out[0];
+	s->out_var = out[1];
+}
+
+static int
+lstm_flow_init(void *model, void *state, const struct pfse_prior *prior, void *user)
+{
+	const struct pfse_lstm *m = model;
+	struct lstm_state *s = state;
+	double var = prior->variance > 0 ? prior->variance / (m->sd * m->sd) : 1;
+
+	(void)user;
+	memset(s, 0, lstm_state_size(m->H));
+	pthread_once(&act_once, act_init);
+	s->prev = (float)((prior->level - m->mu) / m->sd);
+	s->out_mu = s->prev;
+	s->out_var = (float)var;
+	return 0;
+}
+
+static int
+lstm_observe(void *model, void *state, double y, void *user)
+{
+	(void)user;
+	feed(model, state, y);
+	return 0;
+}
+
+static int
+lstm_forecast(void *model, const void *state, unsigned h, double *mean, double *var,
+	      void *user)
+{
+	const struct pfse_lstm *m = model;
+	const struct lstm_state *s = state;
+	double v = s->out_var, mn = s->out_mu;
+
+	(void)user;
+	if (h > 1) {
+		/* roll a copy forward, feeding the mean back */
+		uint8_t buf[sizeof(struct lstm_state) + 2 * PFSE_LSTM_HIDDEN_MAX * sizeof(float)];
+		struct lstm_state *t = (struct lstm_state *)(void *)buf;
+
+		memcpy(t, s, lstm_state_size(m->H));
+		for (unsigned k = 1; k < h; k++) {
+			double y = m->mu + m->sd * t->out_mu;
+
+			feed(m, t, y < 0 ? 0 : y);
+			v += t->out_var;
+		}
+		mn = t->out_mu;
+	}
+	*mean = m->mu + m->sd * mn;
+	*var = m->sd * m->sd * v;
+	return 0;
+}
+
+/* The core sets the model and the state size (lstm_state_size(H)); init/fini unused. */
+const struct pfse_predictor_ops pfse_lstm_ops = {
+	PFSE_PREDICTOR_OPS_VERSION, sizeof(struct lstm_state), "lstm", NULL, NULL,
+	lstm_flow_init, lstm_observe, lstm_forecast, NULL,
+};
