@@ -89,7 +89,7 @@ static struct capture captures[MAX_CAPTURES];
 static unsigned ncaptures;
 
 static const char *const case_names[] = { "parse", "hash", "table", "predict",
-					  "forecast-quality", "engine" };
+					  "forecast-quality", "engine", "lstm" };
 static const char *opt_fit_series; /* --fit-series: where to write the fitted series */
 static const char *q_captures[256];
 static unsigned q_ncaptures;
@@ -897,8 +897,10 @@ bench_predictor(const char *name, const struct pfse_model_params *m)
 
 /* A model file of hidden size H with random weights (the timing does not depend on
  * them), loaded. */
+/* A random LSTM of hidden size H, through the model file format; its floats (W, b, Wy,
+ * by, as in the file) are copied to `floats` when not NULL. */
 static struct pfse_lstm *
-random_lstm(uint32_t H)
+random_lstm(uint32_t H, float *floats)
 {
 	uint32_t nf = (4 + H) * 4 * H + 4 * H + 2 * H + 2;
 	size_t len = 48 + (size_t)nf * 4 + 8;
@@ -920,6 +922,8 @@ random_lstm(uint32_t H)
 		float f = (float)((double)(rng() % 2001) / 1000.0 - 1.0) * 0.5f;
 
 		memcpy(p + 48 + 4 * i, &f, 4);
+		if (floats)
+			floats[i] = f;
 	}
 	x = XXH3_64bits(b, len - 8);
 	memcpy(b + len - 8, &x, 8);
@@ -927,6 +931,117 @@ random_lstm(uint32_t H)
 		exit(1);
 	free(b);
 	return m;
+}
+
+/*
+ * Baseline for lstm-step: the LSTM step as it is usually first written in plain C, on
+ * the same weights and inputs: one dot product per gate unit over the concatenated
+ * [x, h] (weights transposed to gate-major rows), libm expf/tanhf, then the head.
+ */
+struct naive_lstm {
+	uint32_t H;
+	float *Wt;   /* 4H rows of (4 + H) */
+	float *b, *Wy, by[2];
+	double mu, sd;
+	float h[16], c[16], prev;
+	uint32_t n;
+	const double *values;
+	unsigned nv;
+};
+
+static void
+naive_lstm_init(struct naive_lstm *nl, uint32_t H, const float *floats)
+{
+	uint32_t I = 4, G = 4 * H;
+	const float *W = floats, *b = W + (I + H) * G;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->H = H;
+	nl->Wt = malloc((size_t)G * (I + H) * sizeof(float));
+	if (!nl->Wt)
+		exit(1);
+	for (uint32_t k = 0; k < G; k++)
+		for (uint32_t j = 0; j < I + H; j++)
+			nl->Wt[k * (I + H) + j] = W[j * G + k];
+	nl->b = (float *)(uintptr_t)b;
+	nl->Wy = (float *)(uintptr_t)(b + G);
+	nl->by[0] = b[G + 2 * H];
+	nl->by[1] = b[G + 2 * H + 1];
+	nl->mu = 6;
+	nl->sd = 2;
+}
+
+static float
+naive_sigmoid(float x)
+{
+	return 1.0f / (1.0f + expf(-x));
+}
+
+static double
+naive_lstm_step(struct naive_lstm *nl, double y)
+{
+	uint32_t H = nl->H, I = 4, G = 4 * H;
+	float in[4 + 16], z[64], mu = nl->by[0], lv = nl->by[1];
+	float f0 = (float)((y - nl->mu) / nl->sd);
+
+	in[0] = f0;
+	in[1] = nl->n ? f0 - nl->prev : 0;
+	in[2] = (float)(nl->n < 64 ? nl->n : 64) / 64.0f;
+	in[3] = y == 0;
+	for (uint32_t j = 0; j < H; j++)
+		in[I + j] = nl->h[j];
+	for (uint32_t k = 0; k < G; k++) {
+		float a = nl->b[k];
+
+		for (uint32_t j = 0; j < I + H; j++)
+			a += nl->Wt[k * (I + H) + j] * in[j];
+		z[k] = a;
+	}
+	for (uint32_t k = 0; k < H; k++) {
+		float ig = naive_sigmoid(z[k]), fg = naive_sigmoid(z[H + k]);
+		float gg = tanhf(z[2 * H + k]), og = naive_sigmoid(z[3 * H + k]);
+
+		nl->c[k] = fg * nl->c[k] + ig * gg;
+		nl->h[k] = og * tanhf(nl->c[k]);
+	}
+	for (uint32_t k = 0; k < H; k++) {
+		mu += nl->Wy[2 * k] * nl->h[k];
+		lv += nl->Wy[2 * k + 1] * nl->h[k];
+	}
+	nl->prev = f0;
+	nl->n++;
+	return mu + expf(lv);
+}
+
+static uint64_t
+naive_lstm_pass(void *ctx)
+{
+	struct naive_lstm *nl = ctx;
+	double sum = 0;
+
+	for (unsigned i = 0; i < nl->nv; i++)
+		sum += naive_lstm_step(nl, nl->values[i]);
+	return (uint64_t)sum;
+}
+
+/* The library's step: the backend's observe on one state (what the predictor core calls
+ * for each closed interval of a flow; the next forecast is cached in the state). */
+struct lstm_step_ctx {
+	const struct pfse_predictor_ops *ops;
+	struct pfse_lstm *m;
+	void *state;
+	const double *values;
+	unsigned nv;
+};
+
+static uint64_t
+lstm_step_pass(void *ctx)
+{
+	struct lstm_step_ctx *c = ctx;
+
+	for (unsigned i = 0; i < c->nv; i++)
+		c->ops->observe(c->m, c->state, c->values[i], NULL);
+	return c->nv;
 }
 
 /* One-step SSE of Holt (statsmodels form) with given alpha, beta, from level y[0]. */
@@ -1000,6 +1115,124 @@ ndpi_fit_pass(void *ctx)
 }
 #endif
 
+/*
+ * lstm-step-hH: one step of the LSTM backend (hot state), against the naive plain-C step
+ * on the same weights. lstm-update-hH: a flow update through the predictor (log1p, the
+ * anomaly score, the step), in bursts of 32 over --flows flows and on one hot state,
+ * against a Holt update measured in the same way.
+ */
+static void
+case_lstm(void)
+{
+	unsigned n = opt_samples;
+	double *values = malloc((size_t)n * sizeof(*values)), *logv;
+
+	logv = malloc((size_t)n * sizeof(*logv));
+	if (!values || !logv)
+		exit(1);
+	for (unsigned i = 0; i < n; i++) {
+		values[i] = 1000 + (double)(rng() % 10000);
+		logv[i] = log1p(values[i]);
+	}
+	for (uint32_t H = 8; H <= 16; H *= 2) {
+		float floats[(4 + 16) * 64 + 64 + 32 + 2];
+		struct pfse_lstm *lm = random_lstm(H, floats);
+		char name[32], extra[160];
+
+		/* the step */
+		{
+			struct lstm_step_ctx sc;
+			struct naive_lstm nl;
+			struct pfse_prior pr;
+			uint64_t st[64] = { 0 };
+			double ns, bns;
+
+			sc.ops = pfse_predictor_backend("lstm");
+			sc.m = lm;
+			sc.state = st;
+			sc.values = logv;
+			sc.nv = n < (1u << 16) ? n : (1u << 16);
+			pfse_prior_init(&pr);
+			sc.ops->flow_init(lm, st, &pr, NULL);
+			naive_lstm_init(&nl, H, floats);
+			nl.values = logv;
+			nl.nv = sc.nv;
+			measure_pair(lstm_step_pass, &sc, naive_lstm_pass, &nl, sc.nv, &ns, &bns,
+				     &emit_ratio);
+			snprintf(name, sizeof(name), "lstm-step-h%u", H);
+			snprintf(extra, sizeof(extra), "\"flows\":1,\"state\":\"hot\"");
+			emit(name, "lstm", 1, sc.nv, ns, "naive-c-lstm-step", bns, extra);
+			free(nl.Wt);
+		}
+		/* the flow update */
+		for (unsigned fi = 0; fi < opt_nflows; fi++) {
+			uint32_t flows = opt_flows[fi];
+			uint32_t *idx = make_pattern(flows, n, 0);
+
+			for (int hot = 0; hot < 2; hot++) {
+				struct pfse_model_params m, hm;
+				struct pfse_predictor_params pp;
+				struct predict_ctx c, hc;
+				double ns, bns;
+
+				memset(&c, 0, sizeof(c));
+				pfse_model_params_init(&m);
+				m.flags = PFSE_MODEL_F_LOG1P;
+				pfse_predictor_params_init(&pp);
+				pp.ops = pfse_predictor_backend("lstm");
+				pp.model = &m;
+				pp.user = lm;
+				if (pfse_predictor_create(&pp, &c.pred) < 0)
+					exit(1);
+				c.stride = (pfse_predictor_state_size(c.pred) + 7) & ~(size_t)7;
+				c.states = aligned_alloc(64, ((size_t)flows * c.stride + 63) &
+								     ~(size_t)63);
+				if (!c.states)
+					exit(1);
+				for (uint32_t f = 0; f < flows; f++)
+					pfse_predictor_flow_init(c.pred, c.states + c.stride * f,
+								 NULL);
+				c.idx = idx;
+				c.values = values;
+				c.n = n / 32 * 32;
+				c.burst = 1;
+				if (hot) {
+					static uint32_t zero[1 << 16];
+
+					c.idx = zero;
+					c.n = n < (1u << 16) ? n : (1u << 16);
+				}
+				hc = c;
+				pfse_model_params_init(&hm);
+				hc.pred = bench_predictor("holt", &hm);
+				hc.stride = 64;
+				hc.states = aligned_alloc(64, (size_t)flows * hc.stride);
+				if (!hc.states)
+					exit(1);
+				for (uint32_t f = 0; f < flows; f++)
+					pfse_predictor_flow_init(hc.pred, hc.states + hc.stride * f,
+								 NULL);
+				measure_pair(predict_pass, &c, predict_pass, &hc, c.n, &ns, &bns,
+					     &emit_ratio);
+				snprintf(extra, sizeof(extra), "\"flows\":%u,\"state\":\"%s\","
+					 "\"state_bytes\":%zu",
+					 hot ? 1 : flows, hot ? "hot" : "spread",
+					 pfse_predictor_state_size(c.pred));
+				snprintf(name, sizeof(name), "lstm-update-h%u", H);
+				emit(name, "lstm", 32, c.n, ns, "holt-update", bns, extra);
+				pfse_predictor_destroy(c.pred);
+				pfse_predictor_destroy(hc.pred);
+				free(c.states);
+				free(hc.states);
+			}
+			free(idx);
+		}
+		pfse_lstm_destroy(lm);
+	}
+	free(values);
+	free(logv);
+}
+
 static void
 case_predict(void)
 {
@@ -1067,55 +1300,6 @@ case_predict(void)
 			     have ? "ndpi-des_add_value" : NULL, bns, extra);
 			pfse_predictor_destroy(c.pred);
 			free(c.states);
-		}
-		/* LSTM, H = 8 and 16: observe (one step: the next forecast is cached), states
-		 * spread over the flows and one hot state. */
-		for (uint32_t H = 8; H <= 16; H *= 2) {
-			struct pfse_lstm *lm = random_lstm(H);
-			struct pfse_predictor_params pp;
-
-			for (int hot = 0; hot < 2; hot++) {
-				double ns;
-				char name[32];
-
-				memset(&c, 0, sizeof(c));
-				pfse_model_params_init(&m);
-				m.flags = PFSE_MODEL_F_LOG1P;
-				pfse_predictor_params_init(&pp);
-				pp.ops = pfse_predictor_backend("lstm");
-				pp.model = &m;
-				pp.user = lm;
-				if (pfse_predictor_create(&pp, &c.pred) < 0)
-					exit(1);
-				c.stride = (pfse_predictor_state_size(c.pred) + 7) & ~(size_t)7;
-				c.states = aligned_alloc(64, ((size_t)flows * c.stride + 63) &
-								     ~(size_t)63);
-				if (!c.states)
-					exit(1);
-				for (uint32_t f = 0; f < flows; f++)
-					pfse_predictor_flow_init(c.pred, c.states + c.stride * f,
-								 NULL);
-				c.idx = idx;
-				c.values = values;
-				c.n = n / 32 * 32;
-				c.burst = 1;
-				if (hot) {
-					static uint32_t zero[1 << 16];
-
-					c.idx = zero;
-					c.n = n < (1u << 16) ? n : (1u << 16);
-				}
-				ns = measure(predict_pass, &c, c.n);
-				snprintf(extra, sizeof(extra), "\"flows\":%u,\"state\":\"%s\","
-					 "\"state_bytes\":%zu",
-					 hot ? 1 : flows, hot ? "hot" : "spread",
-					 pfse_predictor_state_size(c.pred));
-				snprintf(name, sizeof(name), "lstm-step-h%u", H);
-				emit(name, "lstm", 32, c.n, ns, NULL, 0, extra);
-				pfse_predictor_destroy(c.pred);
-				free(c.states);
-			}
-			pfse_lstm_destroy(lm);
 		}
 		/* ARIMA(1,1,1): observe + one-step forecast per flow update. */
 		{
@@ -1739,8 +1923,10 @@ main(int argc, char **argv)
 		else if (j == 4) {
 			if (case_quality() < 0)
 				return 1;
-		} else {
+		} else if (j == 5) {
 			case_engine();
+		} else {
+			case_lstm();
 		}
 	}
 	return 0;

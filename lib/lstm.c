@@ -42,7 +42,7 @@ pfse_lstm_alloc(uint32_t H, const struct pfse_allocator *a)
 		return NULL;
 	m->alloc = al;
 	m->H = H;
-	m->sd = 1;
+	lstm_set_norm(m, 0, 1);
 	m->W = (float *)(void *)(m + 1);
 	m->b = m->W + (LSTM_IN + H) * 4 * H;
 	m->Wy = m->b + 4 * H;
@@ -204,8 +204,7 @@ fill(struct pfse_lstm *m, double mu, double sd, const uint8_t *p)
 {
 	uint32_t nw = nfloats(m->H) - 2;
 
-	m->mu = mu;
-	m->sd = sd;
+	lstm_set_norm(m, mu, sd);
 	for (uint32_t i = 0; i < nw; i++) {
 		uint32_t v = get32(&p);
 
@@ -301,89 +300,122 @@ sigm_r(float x)
 	return 0.5f + 0.5f * tanh_r(0.5f * x);
 }
 
-/* Per gate pre-activation k of 4H: a = scale tanh(pre z) + off, so that one vectorised
- * loop does the three logistic gates (i, f, o: 0.5 tanh(z / 2) + 0.5) and tanh (g). */
-struct act_consts {
-	float pre[4 * PFSE_LSTM_HIDDEN_MAX], scale[4 * PFSE_LSTM_HIDDEN_MAX];
-	float off[4 * PFSE_LSTM_HIDDEN_MAX];
-};
+/* On x86-64 with ifunc support, the step is also compiled for AVX2 + FMA and the loader
+ * picks the variant the CPU runs (GCC and Clang target_clones). */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define PFSE_LSTM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define PFSE_LSTM_CLONES
+#endif
 
-static struct act_consts act_c[PFSE_LSTM_HIDDEN_MAX + 1];
-static pthread_once_t act_once = PTHREAD_ONCE_INIT;
-
-static void
-act_init(void)
+/*
+ * One step: inputs x, state h, c (H each) in place; the next output into out[2]. Always
+ * inlined: the callers below instantiate it for H = 8 and 16 (constant trip counts, so
+ * every loop is unrolled into whole vectors) and once for any H.
+ */
+static inline __attribute__((always_inline)) void
+lstm_step_n(const struct pfse_lstm *m, const float x[LSTM_IN], float *restrict h,
+	    float *restrict c, float out[2], const uint32_t H)
 {
-	for (uint32_t H = 1; H <= PFSE_LSTM_HIDDEN_MAX; H++) {
-		for (uint32_t k = 0; k < 4 * H; k++) {
-			int tanh_gate = k >= 2 * H && k < 3 * H;
+	const uint32_t G = 4 * H;
+	const float *restrict W = m->W;
+	float z[4 * PFSE_LSTM_HIDDEN_MAX], z2[4 * PFSE_LSTM_HIDDEN_MAX];
+	float hn[PFSE_LSTM_HIDDEN_MAX], pm[8] = { 0 }, pl[8] = { 0 };
+	float mu, lv;
 
-			act_c[H].pre[k] = tanh_gate ? 1.0f : 0.5f;
-			act_c[H].scale[k] = tanh_gate ? 1.0f : 0.5f;
-			act_c[H].off[k] = tanh_gate ? 0.0f : 0.5f;
+	/* Float additions are not reassociated by the compiler: the sums are split by hand
+	 * into independent chains (the inputs, even and odd rows of h) so that their
+	 * latencies overlap, then added. */
+	for (uint32_t k = 0; k < G; k++) {
+		z[k] = m->b[k] + W[k] * x[0] + W[G + k] * x[1] + W[2 * G + k] * x[2] +
+		       W[3 * G + k] * x[3];
+		z2[k] = 0;
+	}
+	for (uint32_t j = 0; j + 1 < H; j += 2) {
+		const float *restrict w0 = W + (LSTM_IN + j) * G, *restrict w1 = w0 + G;
+		float v0 = h[j], v1 = h[j + 1];
+
+		for (uint32_t k = 0; k < G; k++) {
+			z[k] += w0[k] * v0;
+			z2[k] += w1[k] * v1;
 		}
 	}
-}
-
-/* One step: inputs x, state h, c (H each) in place; the next output into out[2]. */
-static void
-lstm_step(const struct pfse_lstm *m, const struct act_consts *ac, const float x[LSTM_IN],
-	  float *restrict h, float *restrict c, float out[2])
-{
-	const uint32_t H = m->H, G = 4 * H;
-	float z[4 * PFSE_LSTM_HIDDEN_MAX], tc[PFSE_LSTM_HIDDEN_MAX];
-	float mu = m->by[0], lv = m->by[1];
-
-	memcpy(z, m->b, G * sizeof(float));
-	for (uint32_t j = 0; j < LSTM_IN; j++) {
-		const float *w = m->W + j * G;
-		float v = x[j];
+	if (H & 1) {
+		const float *restrict w = W + (LSTM_IN + H - 1) * G;
 
 		for (uint32_t k = 0; k < G; k++)
-			z[k] += w[k] * v;
-	}
-	for (uint32_t j = 0; j < H; j++) {
-		const float *w = m->W + (LSTM_IN + j) * G;
-		float v = h[j];
-
-		for (uint32_t k = 0; k < G; k++)
-			z[k] += w[k] * v;
+			z[k] += w[k] * h[H - 1];
 	}
 	for (uint32_t k = 0; k < G; k++)
-		z[k] = ac->scale[k] * tanh_r(ac->pre[k] * z[k]) + ac->off[k];
-	for (uint32_t k = 0; k < H; k++)
-		c[k] = z[H + k] * c[k] + z[k] * z[2 * H + k];
-	for (uint32_t k = 0; k < H; k++)
-		tc[k] = tanh_r(c[k]);
-	for (uint32_t k = 0; k < H; k++)
-		h[k] = z[3 * H + k] * tc[k];
+		z[k] += z2[k];
+	/* gates i, f (logistic), g (tanh), o (logistic) */
+	for (uint32_t k = 0; k < 2 * H; k++)
+		z[k] = sigm_r(z[k]);
+	for (uint32_t k = 2 * H; k < 3 * H; k++)
+		z[k] = tanh_r(z[k]);
+	for (uint32_t k = 3 * H; k < G; k++)
+		z[k] = sigm_r(z[k]);
 	for (uint32_t k = 0; k < H; k++) {
-		mu += m->Wy[2 * k] * h[k];
-		lv += m->Wy[2 * k + 1] * h[k];
+		c[k] = z[H + k] * c[k] + z[k] * z[2 * H + k];
+		hn[k] = z[3 * H + k] * tanh_r(c[k]);
+		h[k] = hn[k];
 	}
-	if (lv < (float)LSTM_LV_MIN)
-		lv = (float)LSTM_LV_MIN;
-	else if (lv > (float)LSTM_LV_MAX)
-		lv = (float)LSTM_LV_MAX;
+	/* the head: eight partial sums each, then a tree */
+	for (uint32_t k = 0; k < H; k++) {
+		pm[k & 7] += m->Wy[2 * k] * hn[k];
+		pl[k & 7] += m->Wy[2 * k + 1] * hn[k];
+	}
+	mu = m->by[0] + (((pm[0] + pm[4]) + (pm[2] + pm[6])) + ((pm[1] + pm[5]) + (pm[3] + pm[7])));
+	lv = m->by[1] + (((pl[0] + pl[4]) + (pl[2] + pl[6])) + ((pl[1] + pl[5]) + (pl[3] + pl[7])));
+	lv = lv < (float)LSTM_LV_MIN ? (float)LSTM_LV_MIN : lv;
+	lv = lv > (float)LSTM_LV_MAX ? (float)LSTM_LV_MAX : lv;
 	out[0] = mu;
-	out[1] = expf(lv); /* the variance: computed once per step, read by forecasts */
+	out[1] = lv; /* its exponential is taken by the forecast, off this chain */
 }
 
-static void
-feed(const struct pfse_lstm *m, struct lstm_state *s, double y)
+PFSE_LSTM_CLONES static void
+lstm_step_8(const struct pfse_lstm *m, const float x[LSTM_IN], float *h, float *c,
+	    float out[2])
 {
-	double f0 = (y - m->mu) / m->sd, xd[LSTM_IN];
-	float x[LSTM_IN], out[2];
+	lstm_step_n(m, x, h, c, out, 8);
+}
 
-	lstm_inputs(f0, s->prev, s->n, y, xd);
-	for (unsigned i = 0; i < LSTM_IN; i++)
-		x[i] = (float)xd[i];
-	lstm_step(m, &act_c[m->H], x, s->hc, s->hc + m->H, out);
-	s->prev = (float)f0;
+PFSE_LSTM_CLONES static void
+lstm_step_16(const struct pfse_lstm *m, const float x[LSTM_IN], float *h, float *c,
+	     float out[2])
+{
+	lstm_step_n(m, x, h, c, out, 16);
+}
+
+PFSE_LSTM_CLONES static void
+lstm_step_any(const struct pfse_lstm *m, const float x[LSTM_IN], float *h, float *c,
+	      float out[2])
+{
+	lstm_step_n(m, x, h, c, out, m->H);
+}
+
+void
+pfse_lstm_feed(const struct pfse_lstm *m, void *state, double y)
+{
+	struct lstm_state *s = state;
+	float f0 = (float)((y - m->mu) * m->inv_sd), x[LSTM_IN], out[2];
+	float *h = s->hc, *c = s->hc + m->H;
+
+	x[0] = f0;
+	x[1] = s->n ? f0 - s->prev : 0.0f;
+	x[2] = (float)(s->n < LSTM_AGE_MAX ? s->n : LSTM_AGE_MAX) / (float)LSTM_AGE_MAX;
+	x[3] = y == 0 ? 1.0f : 0.0f;
+	if (m->H == 8)
+		lstm_step_8(m, x, h, c, out);
+	else if (m->H == 16)
+		lstm_step_16(m, x, h, c, out);
+	else
+		lstm_step_any(m, x, h, c, out);
+	s->prev = f0;
 	if (s->n < UINT32_MAX)
 		s->n++;
 	s->out_mu = out[0];
-	s->out_var = out[1];
+	s->out_lv = out[1];
 }
 
 static int
@@ -391,14 +423,14 @@ lstm_flow_init(void *model, void *state, const struct pfse_prior *prior, void *u
 {
 	const struct pfse_lstm *m = model;
 	struct lstm_state *s = state;
-	double var = prior->variance > 0 ? prior->variance / (m->sd * m->sd) : 1;
+	double var = prior->variance > 0 ? prior->variance / (m->sd * m->sd) : 1, lv;
 
 	(void)user;
 	memset(s, 0, lstm_state_size(m->H));
-	pthread_once(&act_once, act_init);
 	s->prev = (float)((prior->level - m->mu) / m->sd);
 	s->out_mu = s->prev;
-	s->out_var = (float)var;
+	lv = log(var);
+	s->out_lv = (float)(lv < LSTM_LV_MIN ? LSTM_LV_MIN : lv > LSTM_LV_MAX ? LSTM_LV_MAX : lv);
 	return 0;
 }
 
@@ -406,7 +438,7 @@ static int
 lstm_observe(void *model, void *state, double y, void *user)
 {
 	(void)user;
-	feed(model, state, y);
+	pfse_lstm_feed(model, state, y);
 	return 0;
 }
 
@@ -416,7 +448,7 @@ lstm_forecast(void *model, const void *state, unsigned h, double *mean, double *
 {
 	const struct pfse_lstm *m = model;
 	const struct lstm_state *s = state;
-	double v = s->out_var, mn = s->out_mu;
+	double v = lstm_exp(s->out_lv), mn = s->out_mu;
 
 	(void)user;
 	if (h > 1) {
@@ -428,8 +460,8 @@ lstm_forecast(void *model, const void *state, unsigned h, double *mean, double *
 		for (unsigned k = 1; k < h; k++) {
 			double y = m->mu + m->sd * t->out_mu;
 
-			feed(m, t, y < 0 ? 0 : y);
-			v += t->out_var;
+			pfse_lstm_feed(m, t, y < 0 ? 0 : y);
+			v += lstm_exp(t->out_lv);
 		}
 		mn = t->out_mu;
 	}

@@ -5,6 +5,7 @@
 #define PFSE_LSTM_PRIV_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "pfse/lstm.h"
 #include "pfse/predict.h"
@@ -21,6 +22,7 @@ struct pfse_lstm {
 	uint32_t H;
 	uint32_t is_static;
 	double mu, sd;            /* normalisation of y = log(1 + x) */
+	double inv_sd;            /* 1 / sd (lstm_set_norm) */
 	float *W, *b, *Wy;
 	float by[2];
 	struct pfse_allocator alloc;
@@ -30,7 +32,7 @@ struct pfse_lstm {
 struct lstm_state {
 	float prev;               /* previous normalised level */
 	uint32_t n;               /* samples seen */
-	float out_mu, out_var;    /* the next step's forecast, normalised */
+	float out_mu, out_lv;     /* the next step's forecast: mean, log-variance (normalised) */
 	float hc[];               /* h[H] then c[H] */
 };
 
@@ -48,6 +50,47 @@ lstm_inputs(double f0, double prev, uint32_t n, double y, double x[LSTM_IN])
 	x[1] = n ? f0 - prev : 0;
 	x[2] = (n < LSTM_AGE_MAX ? n : LSTM_AGE_MAX) / LSTM_AGE_MAX;
 	x[3] = y == 0;
+}
+
+/* Sets a model's normalisation (sd > 0). */
+static inline void
+lstm_set_norm(struct pfse_lstm *m, double mu, double sd)
+{
+	m->mu = mu;
+	m->sd = sd;
+	m->inv_sd = 1 / sd;
+}
+
+/* exp(x) for x in [LSTM_LV_MIN, LSTM_LV_MAX] (a log-variance): 2^n e^f with n the nearest
+ * integer to x log2(e), |f| <= ln(2) / 2, and e^f by its degree-6 Taylor polynomial. */
+static inline float
+lstm_exp(float x)
+{
+	float t = x * 1.44269504f, f, p;
+	int32_t n = (int32_t)(t + 128.5f) - 128; /* floor(t + 1/2): t + 128.5 > 0 */
+	uint32_t bits = (uint32_t)(n + 127) << 23;
+	float scale;
+
+	f = (t - (float)n) * 0.693147181f;
+	p = 1.0f / 120 + f * (1.0f / 720);
+	p = 1.0f / 6 + f * (1.0f / 24 + f * p);
+	p = 1.0f + f * (1.0f + f * (0.5f + f * p));
+	memcpy(&scale, &bits, 4);
+	return p * scale;
+}
+
+/* One step of a flow's state on the sample y (model units, log(1 + x)). */
+void
+pfse_lstm_feed(const struct pfse_lstm *m, void *state, double y);
+
+/* The one-step forecast of a flow's state (model units): read, not computed. */
+static inline void
+lstm_forecast1(const struct pfse_lstm *m, const void *state, double *mean, double *var)
+{
+	const struct lstm_state *s = state;
+
+	*mean = m->mu + m->sd * s->out_mu;
+	*var = m->sd * m->sd * lstm_exp(s->out_lv);
 }
 
 /* Allocates a model of hidden size H (weights zero). NULL on failure. */

@@ -431,8 +431,7 @@ pfse_lstm_train(const double *const series[], const uint32_t lens[], unsigned n,
 
 		if (!m)
 			goto out;
-		m->mu = mu;
-		m->sd = sd;
+		lstm_set_norm(m, mu, sd);
 		for (uint32_t k = 0; k < nw; k++)
 			m->W[k] = (float)best[k];
 		m->by[0] = (float)best[nw];

@@ -514,7 +514,7 @@ static const struct pfse_predictor_ops builtin_ops[] = {
 	  arima_flow_init, arima_observe, arima_forecast, NULL },
 };
 
-enum { B_NAIVE, B_SES, B_HOLT, B_HW, B_ARIMA, B_COUNT };
+enum { B_NAIVE, B_SES, B_HOLT, B_HW, B_ARIMA, B_COUNT, K_LSTM = 100 };
 
 PFSE_API const struct pfse_predictor_ops *
 pfse_predictor_backend(const char *name)
@@ -653,6 +653,7 @@ pfse_predictor_create(const struct pfse_predictor_params *p, struct pfse_predict
 		}
 		pred->model = (void *)(uintptr_t)m;
 		pred->state_size = lstm_state_size(m->H);
+		pred->kind = K_LSTM; /* called directly on the packet path */
 	} else if (ops->init) {
 		r = ops->init(&pred->model, &pred->params, pred->user);
 		if (r < 0) {
@@ -781,6 +782,9 @@ step_forecast(struct pfse_predictor *pred, const void *bst, double *m, double *v
 		*v = mse(s->sse, s->nw);
 		return 0;
 	}
+	case K_LSTM:
+		lstm_forecast1(pred->model, bst, m, v);
+		return 0;
 	default:
 		return pred->ops->forecast(pred->model, bst, 1, m, v, pred->user);
 	}
@@ -798,6 +802,9 @@ step_observe(struct pfse_predictor *pred, void *bst, double y)
 		return holt_observe(pred->model, bst, y, NULL);
 	case B_ARIMA:
 		return arima_observe(pred->model, bst, y, NULL);
+	case K_LSTM:
+		pfse_lstm_feed(pred->model, bst, y);
+		return 0;
 	default:
 		return pred->ops->observe(pred->model, bst, y, pred->user);
 	}
@@ -810,7 +817,8 @@ step_observe(struct pfse_predictor *pred, void *bst, double y)
  * forecast after the update is made only to catch a model that overflowed.
  */
 static inline int
-observe_one(struct pfse_predictor *pred, void *state, double x, struct pfse_observation *out)
+observe_one(struct pfse_predictor *pred, void *state, double x, struct pfse_observation *out,
+	    uint32_t *flags_out)
 {
 	struct flow_hdr *hd = state;
 	void *bst = backend_state(state);
@@ -838,11 +846,13 @@ observe_one(struct pfse_predictor *pred, void *state, double x, struct pfse_obse
 	}
 	r = step_observe(pred, bst, y);
 	if (r < 0)
-		return r;
+		goto done;
 	hd->nobs++;
+	if (pred->kind == K_LSTM)
+		goto done; /* bounded weights, clamped activations: always finite */
 	r = step_forecast(pred, bst, &m, &v);
 	if (r < 0)
-		return r;
+		goto done;
 	if (pfse_unlikely(!isfinite(m) || !isfinite(v))) {
 		/* Diverged: restart at this sample. */
 		struct pfse_prior pr;
@@ -853,8 +863,10 @@ observe_one(struct pfse_predictor *pred, void *state, double x, struct pfse_obse
 		flags |= PFSE_OBS_F_RESTART;
 		r = -ERANGE;
 	}
+done:
 	if (out)
 		out->flags = flags;
+	*flags_out = flags;
 	return r;
 }
 
@@ -864,7 +876,9 @@ pfse_predictor_observe(struct pfse_predictor *pred, void *state, double x,
 {
 	if (!pred || !state || !aligned8(state) || !isfinite(x))
 		return -EINVAL;
-	return observe_one(pred, state, x, out);
+	uint32_t flags;
+
+	return observe_one(pred, state, x, out, &flags);
 }
 
 PFSE_API int
@@ -880,11 +894,16 @@ pfse_predictor_observe_burst(struct pfse_predictor *pred, void *const states[],
 	for (unsigned i = 0; i < n; i++)
 		if (!states[i] || !aligned8(states[i]))
 			return -EINVAL;
-	/* All the burst's states are requested first: their misses overlap. */
-	for (unsigned i = 0; i < n; i++)
-		__builtin_prefetch(states[i], 1);
+	/* All the burst's states are requested first, every line of them (up to 4): their
+	 * misses overlap. */
 	for (unsigned i = 0; i < n; i++) {
-		struct pfse_observation o;
+		uintptr_t a = (uintptr_t)states[i], end = a + pfse_predictor_state_size(pred) - 1;
+
+		for (unsigned l = 0; l < 4 && a <= (end | 63); l++, a += 64)
+			__builtin_prefetch((const void *)a, 1);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t flags;
 		int r;
 
 		if (!isfinite(x[i])) {
@@ -895,13 +914,11 @@ pfse_predictor_observe_burst(struct pfse_predictor *pred, void *const states[],
 			}
 			continue;
 		}
-		r = observe_one(pred, states[i], x[i], &o);
+		r = observe_one(pred, states[i], x[i], out ? &out[i] : NULL, &flags);
 		if (r == 0)
 			ok++;
-		if (o.flags & PFSE_OBS_F_ANOMALY)
+		if (flags & PFSE_OBS_F_ANOMALY)
 			an_mask |= 1ull << i;
-		if (out)
-			out[i] = o;
 	}
 	if (anomaly_mask)
 		*anomaly_mask = an_mask;

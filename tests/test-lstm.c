@@ -82,8 +82,7 @@ random_model(uint32_t H, double scale)
 		m->W[k] = (float)((2 * unif() - 1) * scale);
 	m->by[0] = 0.1f;
 	m->by[1] = -0.5f;
-	m->mu = 6;
-	m->sd = 2;
+	lstm_set_norm(m, 6, 2);
 	return m;
 }
 
@@ -108,54 +107,75 @@ START_TEST(inference_matches_training_forward)
 {
 	/* The predictor (float, rational activations) and the trainer's forward (double,
 	 * libm) give the same loss on a series, to the float's and the approximation's
-	 * precision. */
-	struct pfse_lstm *m = random_model(8, 0.4);
-	struct pfse_predictor *pred = lstm_pred(m);
-	double x[40], ylog[40], yn[40], w[512], h0[8] = { 0 }, c0[8] = { 0 };
-	double ref, got = 0;
-	uint64_t st[64];
-	struct pfse_prior pr;
+	 * precision: for the specialised steps (H = 8, 16) and the general one (odd H too). */
+	static const uint32_t Hs[] = { 8, 16, 5, 1, 2 };
 
-	ck_assert_uint_eq(pfse_predictor_state_size(pred), 8 + 16 + 64);
-	for (unsigned t = 0; t < 40; t++) {
-		x[t] = t % 7 == 3 ? 0 : 200 + 3000 * unif();
-		ylog[t] = log1p(x[t]);
-		yn[t] = (ylog[t] - 6) / 2;
-	}
-	for (uint32_t k = 0; k < lstm_nparams(8) - 2; k++)
-		w[k] = m->W[k];
-	w[lstm_nparams(8) - 2] = m->by[0];
-	w[lstm_nparams(8) - 1] = m->by[1];
-	ref = pfse_lstm_window(w, 8, yn, 39, ylog, 0, 0, h0, c0, NULL, NULL, NULL);
-	pfse_prior_init(&pr);
-	ck_assert_int_eq(pfse_predictor_flow_init(pred, st, &pr), 0);
-	for (unsigned t = 0; t < 40; t++) {
-		struct pfse_forecast f;
+	for (unsigned hi = 0; hi < sizeof(Hs) / sizeof(Hs[0]); hi++) {
+		uint32_t H = Hs[hi], P = lstm_nparams(H);
+		struct pfse_lstm *m = random_model(H, 0.4);
+		struct pfse_predictor *pred = lstm_pred(m);
+		double x[40], ylog[40], yn[40], w[1400], h0[16] = { 0 }, c0[16] = { 0 };
+		double ref, got = 0;
+		uint64_t st[64];
+		struct pfse_prior pr;
 
-		if (t > 0) {
-			double yy, v, d;
-
-			ck_assert_int_eq(pfse_predictor_forecast_z(pred, st, 1, 1.0, &f), 0);
-			yy = (log1p(f.mean) - 6) / 2;
-			v = f.sd * f.sd / 4;
-			d = yn[t] - yy;
-			got += 0.5 * (log(v) + d * d / v);
+		ck_assert_uint_eq(pfse_predictor_state_size(pred), 8 + 16 + 8 * H);
+		for (unsigned t = 0; t < 40; t++) {
+			x[t] = t % 7 == 3 ? 0 : 200 + 3000 * unif();
+			ylog[t] = log1p(x[t]);
+			yn[t] = (ylog[t] - 6) / 2;
 		}
-		ck_assert_int_ge(pfse_predictor_observe(pred, st, x[t], NULL), 0);
-	}
-	ck_assert_msg(fabs(got - ref) <= 1e-3 * fabs(ref) + 1e-3, "inference %.9g training %.9g",
-		      got, ref);
-	/* longer horizons: the variance grows */
-	{
-		struct pfse_forecast f1, f5;
+		for (uint32_t k = 0; k < P - 2; k++)
+			w[k] = m->W[k];
+		w[P - 2] = m->by[0];
+		w[P - 1] = m->by[1];
+		ref = pfse_lstm_window(w, H, yn, 39, ylog, 0, 0, h0, c0, NULL, NULL, NULL);
+		pfse_prior_init(&pr);
+		ck_assert_int_eq(pfse_predictor_flow_init(pred, st, &pr), 0);
+		for (unsigned t = 0; t < 40; t++) {
+			struct pfse_forecast f;
 
-		ck_assert_int_eq(pfse_predictor_forecast(pred, st, 1, 0.8, &f1), 0);
-		ck_assert_int_eq(pfse_predictor_forecast(pred, st, 5, 0.8, &f5), 0);
-		ck_assert(f5.sd > f1.sd);
-		ck_assert(isfinite(f5.mean) && f5.mean >= 0);
+			if (t > 0) {
+				double yy, v, d;
+
+				ck_assert_int_eq(pfse_predictor_forecast_z(pred, st, 1, 1.0, &f),
+						 0);
+				yy = (log1p(f.mean) - 6) / 2;
+				v = f.sd * f.sd / 4;
+				d = yn[t] - yy;
+				got += 0.5 * (log(v) + d * d / v);
+			}
+			ck_assert_int_ge(pfse_predictor_observe(pred, st, x[t], NULL), 0);
+		}
+		ck_assert_msg(fabs(got - ref) <= 1e-3 * fabs(ref) + 1e-3,
+			      "H %u: inference %.9g training %.9g", H, got, ref);
+		/* longer horizons: the variance grows */
+		{
+			struct pfse_forecast f1, f5;
+
+			ck_assert_int_eq(pfse_predictor_forecast(pred, st, 1, 0.8, &f1), 0);
+			ck_assert_int_eq(pfse_predictor_forecast(pred, st, 5, 0.8, &f5), 0);
+			ck_assert(f5.sd > f1.sd);
+			ck_assert(isfinite(f5.mean) && f5.mean >= 0);
+		}
+		pfse_predictor_destroy(pred);
+		pfse_lstm_destroy(m);
 	}
-	pfse_predictor_destroy(pred);
-	pfse_lstm_destroy(m);
+}
+END_TEST
+
+START_TEST(fast_exp)
+{
+	/* the variance's exponential (lstm_exp) over the whole clamped log-variance range */
+	double worst = 0;
+
+	for (double x = LSTM_LV_MIN; x <= LSTM_LV_MAX; x += 1.0 / 4096) {
+		double e = exp((double)(float)x), r = fabs(lstm_exp((float)x) / e - 1);
+
+		worst = r > worst ? r : worst;
+	}
+	ck_assert_msg(worst < 2e-6, "max relative error %.3g", worst);
+	ck_assert_float_eq(lstm_exp(0.0f), 1.0f);
 }
 END_TEST
 
@@ -465,6 +485,7 @@ lstm_suite(void)
 
 	tcase_add_test(tc, gradient_check);
 	tcase_add_test(tc, inference_matches_training_forward);
+	tcase_add_test(tc, fast_exp);
 	tcase_add_test(tc, model_files);
 	tcase_add_test(tc, default_model);
 	suite_add_tcase(s, tc);
