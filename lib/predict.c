@@ -831,7 +831,16 @@ observe_one(struct pfse_predictor *pred, void *state, double x, struct pfse_obse
 		flags |= PFSE_OBS_F_CLAMPED;
 	}
 	y = to_model(pred, x);
-	if (step_forecast(pred, bst, &m, &v) == 0 && isfinite(m) && v > 0 && isfinite(v)) {
+	if (pred->kind == K_LSTM) {
+		/* always finite; 1 / sd straight from the log-variance: no root, no division */
+		double isd;
+
+		lstm_forecast1_isd(pred->model, bst, &m, &isd);
+		score = fabs(y - m) * isd;
+		if (hd->nobs >= pred->warmup && score > pred->z_anomaly)
+			flags |= PFSE_OBS_F_ANOMALY;
+	} else if (step_forecast(pred, bst, &m, &v) == 0 && isfinite(m) && v > 0 &&
+		   isfinite(v)) {
 		double d = y - m;
 
 		score = fabs(d) / sqrt(v);
