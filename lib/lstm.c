@@ -184,7 +184,9 @@ check_file(const uint8_t *buf, size_t len, uint32_t *H, double *mu, double *sd,
 	memcpy(mu, &d, 8);
 	d = get64(&p);
 	memcpy(sd, &d, 8);
-	if (get64(&p) != 0 || !isfinite(*mu) || !isfinite(*sd) || !(*sd > 0))
+	/* the normalisation of log(1 + x) (x < 2^63: at most 44): anything far outside is
+	 * not a model of this */
+	if (get64(&p) != 0 || !(fabs(*mu) <= 1e3) || !(*sd >= 1e-6 && *sd <= 1e3))
 		return -EBADMSG;
 	for (uint32_t i = 0; i < nfloats(*H); i++) {
 		const uint8_t *q = p + 4 * i;

@@ -705,7 +705,8 @@ from_model(const struct pfse_predictor *pred, double y)
 {
 	double x = pred->log1p ? expm1(y) : y;
 
-	return x < 0 ? 0 : x;
+	/* samples are in [0, PFSE_SAMPLE_MAX]: so are forecasts (expm1 may overflow) */
+	return x < 0 ? 0 : (x > PFSE_SAMPLE_MAX ? PFSE_SAMPLE_MAX : x);
 }
 
 static inline bool
@@ -975,8 +976,6 @@ forecast_with_z(struct pfse_predictor *pred, const void *state, unsigned h, doub
 	out->mean = from_model(pred, m);
 	out->lo = from_model(pred, m - z * sd);
 	out->hi = from_model(pred, m + z * sd);
-	if (!isfinite(out->hi))
-		out->hi = from_model(pred, m) > 0 ? PFSE_SAMPLE_MAX : 0;
 	out->sd = sd;
 	out->h = h;
 	out->flags = 0;

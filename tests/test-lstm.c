@@ -164,6 +164,48 @@ START_TEST(inference_matches_training_forward)
 }
 END_TEST
 
+START_TEST(forecast_range_and_anomalies)
+{
+	/* a model whose mean overflows exp: forecasts stay in [0, PFSE_SAMPLE_MAX] */
+	struct pfse_lstm *m = random_model(8, 0.3);
+	struct pfse_predictor *pred;
+	struct pfse_forecast f;
+	struct pfse_observation o;
+	uint64_t st[64];
+
+	m->by[0] = 1e5f;
+	pred = lstm_pred(m);
+	ck_assert_int_eq(pfse_predictor_flow_init(pred, st, NULL), 0);
+	ck_assert_int_eq(pfse_predictor_observe(pred, st, 1000, NULL), 0);
+	for (unsigned h = 1; h <= 4; h++) {
+		ck_assert_int_eq(pfse_predictor_forecast(pred, st, h, 0.8, &f), 0);
+		ck_assert(f.mean == PFSE_SAMPLE_MAX && f.hi == PFSE_SAMPLE_MAX);
+		ck_assert(f.lo >= 0 && f.lo <= f.mean);
+	}
+	pfse_predictor_destroy(pred);
+	pfse_lstm_destroy(m);
+
+	/* the default model on a steady flow: a 1000-fold burst is an anomaly, the usual
+	 * value is not; the score is |y - mean| / sd in model units */
+	pred = lstm_pred(NULL);
+	ck_assert_int_eq(pfse_predictor_flow_init(pred, st, NULL), 0);
+	for (unsigned t = 0; t < 30; t++)
+		ck_assert_int_eq(pfse_predictor_observe(pred, st, 50000 + 100 * (t % 3), &o), 0);
+	ck_assert_uint_eq(o.flags & PFSE_OBS_F_ANOMALY, 0);
+	ck_assert(o.score >= 0 && o.score < 2.5758);
+	ck_assert_int_eq(pfse_predictor_forecast_z(pred, st, 1, 1.0, &f), 0);
+	{
+		double expect = fabs(log1p(5e7) - log1p(f.mean)) / f.sd;
+
+		ck_assert_int_eq(pfse_predictor_observe(pred, st, 5e7, &o), 0);
+		ck_assert_uint_ne(o.flags & PFSE_OBS_F_ANOMALY, 0);
+		ck_assert_msg(fabs(o.score - expect) <= 1e-5 * expect, "score %g, expected %g",
+			      o.score, expect);
+	}
+	pfse_predictor_destroy(pred);
+}
+END_TEST
+
 START_TEST(fast_exp)
 {
 	/* the variance's exponential (lstm_exp) over the whole clamped log-variance range */
@@ -256,6 +298,23 @@ START_TEST(model_files)
 		bad[8] = 2;
 		rechecksum(bad, len);
 		ck_assert_int_eq(pfse_lstm_load(bad, len, NULL, &g), -EPROTO);
+	}
+	/* a normalisation no model of log(1 + x) has: mu, sd */
+	{
+		static const struct {
+			unsigned off;
+			double v;
+		} norm[] = { { 24, NAN }, { 24, 1e6 }, { 24, -2e3 }, { 32, 1e-9 },
+			     { 32, 1e4 }, { 32, -1 }, { 32, INFINITY } };
+
+		for (unsigned i = 0; i < sizeof(norm) / sizeof(norm[0]); i++) {
+			memcpy(bad, buf, len);
+			memcpy(bad + norm[i].off, &norm[i].v, 8);
+			rechecksum(bad, len);
+			g = NULL;
+			ck_assert_int_eq(pfse_lstm_load(bad, len, NULL, &g), -EBADMSG);
+			ck_assert_ptr_null(g);
+		}
 	}
 	/* arguments */
 	ck_assert_int_eq(pfse_lstm_load(NULL, len, NULL, &g), -EINVAL);
@@ -486,6 +545,7 @@ lstm_suite(void)
 	tcase_add_test(tc, gradient_check);
 	tcase_add_test(tc, inference_matches_training_forward);
 	tcase_add_test(tc, fast_exp);
+	tcase_add_test(tc, forecast_range_and_anomalies);
 	tcase_add_test(tc, model_files);
 	tcase_add_test(tc, default_model);
 	suite_add_tcase(s, tc);

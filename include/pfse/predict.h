@@ -58,9 +58,9 @@ extern "C" {
 
 /** A forecast of the sample h intervals ahead. */
 struct pfse_forecast {
-	double mean;     /**< point forecast */
+	double mean;     /**< point forecast, in [0, PFSE_SAMPLE_MAX] like samples */
 	double lo;       /**< lower bound of the prediction interval (>= 0) */
-	double hi;       /**< upper bound */
+	double hi;       /**< upper bound (<= PFSE_SAMPLE_MAX) */
 	double sd;       /**< model standard deviation of the error, in model units */
 	uint32_t h;      /**< horizon, intervals ahead */
 	uint32_t flags;  /**< PFSE_FORECAST_F_* */
