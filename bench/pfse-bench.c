@@ -39,11 +39,17 @@
  *          packets: the ratio is what the predictive layer and dispatch add. Then
  *          maglev-build: one node's health change in a tier of 100 and of 1000 nodes
  *          (rebuild + publication: the health-update latency), median of --reps.
+ *   lstm   lstm-step-h8/h16: one step of the LSTM backend on a hot state, against a
+ *          naive plain-C LSTM step on the same weights (gate-major dot products, libm
+ *          expf/tanhf); lstm-update-h8/h16: a flow update through the predictor (log1p,
+ *          anomaly score, step) at --flows flows and on one hot state, against a Holt
+ *          update measured alternately on the same flows.
  *   forecast-quality  accuracy, not speed (quality.c): MASE at horizons 1 and 5 and the
- *          coverage of 80%/95% intervals of every backend and of the automatic choice,
- *          over the flows of real captures (--quality-capture, default: every capture of
- *          the shared data set, else the bundled ones) and of traffic generated from
- *          flow-size CDFs (--dist, default: two of the shared data set's).
+ *          coverage of 80%/95% intervals of every backend (the "lstm" row with the
+ *          default model, or --lstm-model FILE) and of the automatic choice, over the
+ *          flows of real captures (--quality-capture) and of traffic generated from
+ *          flow-size CDFs (--dist). With neither given: every capture of the shared data
+ *          set (else the bundled ones) and two of its CDFs.
  */
 #define _DEFAULT_SOURCE /* libpcap's BSD types */
 #include <errno.h>
@@ -91,6 +97,7 @@ static unsigned ncaptures;
 static const char *const case_names[] = { "parse", "hash", "table", "predict",
 					  "forecast-quality", "engine", "lstm" };
 static const char *opt_fit_series; /* --fit-series: where to write the fitted series */
+static const char *q_lstm_path;    /* --lstm-model: the forecast-quality "lstm" row's model */
 static const char *q_captures[256];
 static unsigned q_ncaptures;
 static const char *q_dists[16];
@@ -1724,15 +1731,36 @@ case_quality(void)
 					     "dist/homa/Facebook_WebServerDist_IntraCluster.txt" };
 	const char *root = shared_dir();
 	static char dpaths[2][4096];
+	/* data named on the command line replace both default sets */
+	int given = q_ncaptures > 0 || q_ndists > 0;
 
-	if (q_ncaptures == 0 && root)
+	if (q_lstm_path) {
+		FILE *f = fopen(q_lstm_path, "rb");
+		static uint8_t buf[65536];
+		size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+		struct pfse_lstm *m;
+		int r;
+
+		if (f)
+			fclose(f);
+		r = pfse_lstm_load(buf, n, NULL, &m);
+		if (!f || r < 0) {
+			fprintf(stderr, "pfse-bench: %s: %s\n", q_lstm_path,
+				f ? pfse_strerror(r) : strerror(errno));
+			return -1;
+		}
+		q_opts.lstm = m; /* kept until exit */
+	}
+	if (given) {
+		/* as given */
+	} else if (q_ncaptures == 0 && root)
 		for (unsigned i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 			add_capture_dir(root, dirs[i]);
-	if (q_ncaptures == 0) {
+	if (q_ncaptures == 0 && !given) {
 		q_captures[q_ncaptures++] = PFSE_BENCH_DATA "/ftp-data.pcap";
 		q_captures[q_ncaptures++] = PFSE_BENCH_DATA "/quic-vlan-snap128.pcap";
 	}
-	if (q_ndists == 0 && root && q_opts.dist_flows > 0) {
+	if (!given && root && q_opts.dist_flows > 0) {
 		for (unsigned i = 0; i < 2; i++) {
 			snprintf(dpaths[i], sizeof(dpaths[i]), "%s/%s", root, dists[i]);
 			q_dists[q_ndists++] = dpaths[i];
@@ -1758,7 +1786,7 @@ usage(FILE *f)
 		   "                  [--flows N[,N...]] [--samples N]\n"
 		   "                  [--quality-capture FILE]... [--dist FILE]...\n"
 		   "                  [--interval-ms MS] [--dist-flows N] [--min-len N]\n"
-		   "                  [--fit-series FILE]\n");
+		   "                  [--fit-series FILE] [--lstm-model FILE]\n");
 }
 
 int
@@ -1779,6 +1807,7 @@ main(int argc, char **argv)
 		{ "dist-flows", required_argument, NULL, 'N' },
 		{ "min-len", required_argument, NULL, 'L' },
 		{ "fit-series", required_argument, NULL, 'W' },
+		{ "lstm-model", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1843,6 +1872,9 @@ main(int argc, char **argv)
 			break;
 		case 'W':
 			opt_fit_series = optarg;
+			break;
+		case 'M':
+			q_lstm_path = optarg;
 			break;
 		case 'Q':
 			if (q_ncaptures < 256)

@@ -41,7 +41,7 @@
 #include "bench-util.h"
 #include "quality.h"
 
-#define NB 6          /* backends evaluated */
+#define NB 7          /* backends evaluated */
 #define H_FAR 5       /* the longer horizon */
 #define FIT_EVERY 200 /* refit after this many finished flows of >= FIT_MIN_LEN */
 #define FIT_MIN_LEN 10
@@ -68,7 +68,10 @@ static const struct {
 	{ "holt-damped", "holt", PFSE_MODEL_F_DAMPED },
 	{ "arima", "arima", 0 },
 	{ "holt-damped-log", "holt", PFSE_MODEL_F_DAMPED | PFSE_MODEL_F_LOG1P },
+	{ "lstm", "lstm", PFSE_MODEL_F_LOG1P }, /* pre-trained: not refitted here */
 };
+
+static const struct pfse_lstm *lstm_model; /* quality_opts.lstm */
 
 struct qflow {
 	double *x;          /* samples */
@@ -463,6 +466,8 @@ mk_predictor(unsigned b, struct pfse_predictor **out)
 	pfse_predictor_params_init(&p);
 	p.ops = pfse_predictor_backend(backends[b].backend);
 	p.model = &m;
+	if (strcmp(backends[b].backend, "lstm") == 0)
+		p.user = (void *)(uintptr_t)lstm_model;
 	return pfse_predictor_create(&p, out);
 }
 
@@ -485,7 +490,8 @@ refit(struct pfse_predictor *pred[NB], const struct dataset *d, const uint32_t *
 	for (unsigned b = 0; b < NB; b++) {
 		uint32_t flags = strcmp(backends[b].backend, "arima") == 0 ? PFSE_FIT_F_ORDER : 0;
 
-		if (strcmp(backends[b].backend, "naive") == 0)
+		if (strcmp(backends[b].backend, "naive") == 0 ||
+		    strcmp(backends[b].backend, "lstm") == 0)
 			continue;
 		ok += pfse_predictor_fit(pred[b], ser, lens, nser, flags, NULL) == 0;
 	}
@@ -810,6 +816,7 @@ quality_run(const struct quality_opts *o)
 	int r;
 
 	rng = o->seed ? o->seed : 0x2545f4914f6cdd1dull;
+	lstm_model = o->lstm;
 	if (o->ncaptures) {
 		if (dataset_init(&d, "captures") < 0)
 			return -1;

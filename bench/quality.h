@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+struct pfse_lstm;
+
 struct quality_opts {
 	const char *const *captures; /* capture files (pcap/pcapng) */
 	unsigned ncaptures;
@@ -14,6 +16,7 @@ struct quality_opts {
 	unsigned dist_flows;         /* flows generated per distribution */
 	unsigned min_len;            /* flows scored: at least this many intervals */
 	uint64_t seed;               /* of the generator */
+	const struct pfse_lstm *lstm; /* the "lstm" row's model; NULL: the default model */
 };
 
 /* Runs the case; prints JSON lines. 0 on success, -1 on an input error. */
