@@ -640,17 +640,15 @@ check_unique(struct pfse_history *h, const uint8_t *cls0, size_t cb, uint32_t n)
 	return r;
 }
 
-PFSE_API int
-pfse_history_load(struct pfse_history *h, const void *buf, size_t len)
+/* The checks that need no history: format, lengths, checksum, every class. Fills the
+ * header's fields. */
+static int
+check_buf(const void *buf, size_t len, uint64_t *interval, uint64_t *eleph,
+	  uint32_t *series_len, uint32_t *nused, size_t *cb, const uint8_t **cls0)
 {
-	const uint8_t *p = buf, *cls0;
-	uint32_t version, hdr, series_len, nused;
-	uint64_t interval, eleph;
-	size_t cb;
-	int r;
+	const uint8_t *p = buf;
+	uint32_t version, hdr;
 
-	if (!h || !buf)
-		return -EINVAL;
 	if (len < HDR_BYTES + 8 || memcmp(p, MAGIC, 8) != 0)
 		return -EBADMSG;
 	p += 8;
@@ -660,14 +658,14 @@ pfse_history_load(struct pfse_history *h, const void *buf, size_t len)
 	hdr = get32(&p);
 	if (hdr != HDR_BYTES)
 		return -EBADMSG;
-	interval = get64(&p);
-	eleph = get64(&p);
-	series_len = get32(&p);
-	nused = get32(&p);
-	if (series_len > 4096 || nused == 0 || nused > 65536)
+	*interval = get64(&p);
+	*eleph = get64(&p);
+	*series_len = get32(&p);
+	*nused = get32(&p);
+	if (*series_len > 4096 || *nused == 0 || *nused > 65536)
 		return -EBADMSG;
-	cb = CLASS_FIXED_BYTES + 3 * PFSE_HIST_BINS * 4 + (size_t)series_len * 8;
-	if (len != HDR_BYTES + (size_t)nused * cb + 8)
+	*cb = CLASS_FIXED_BYTES + 3 * PFSE_HIST_BINS * 4 + (size_t)*series_len * 8;
+	if (len != HDR_BYTES + (size_t)*nused * *cb + 8)
 		return -EBADMSG;
 	{
 		const uint8_t *end = (const uint8_t *)buf + len - 8;
@@ -675,21 +673,51 @@ pfse_history_load(struct pfse_history *h, const void *buf, size_t len)
 		if (get64(&end) != XXH3_64bits(buf, len - 8))
 			return -EILSEQ;
 	}
-	if (interval != h->interval || eleph != h->elephant_bytes || series_len != h->series_len)
-		return -EINVAL;
-	if (nused > h->max_classes)
-		return -ENOSPC;
-	cls0 = p;
-	for (uint32_t i = 0; i < nused; i++) {
-		const uint8_t *q = cls0 + i * cb;
+	*cls0 = p;
+	for (uint32_t i = 0; i < *nused; i++) {
+		const uint8_t *q = p + i * *cb;
 		uint32_t key = get32(&q);
+		int r = check_class(p + i * *cb, *series_len);
 
-		r = check_class(cls0 + i * cb, series_len);
 		if (r < 0)
 			return r;
 		if ((i == 0) != (key == PFSE_CLASS_OTHER))
 			return -EBADMSG; /* slot 0, and only slot 0, is the overflow class */
 	}
+	return 0;
+}
+
+int
+pfse_history_check(const void *buf, size_t len)
+{
+	uint64_t interval, eleph;
+	uint32_t series_len, nused;
+	const uint8_t *cls0;
+	size_t cb;
+
+	if (!buf)
+		return -EINVAL;
+	return check_buf(buf, len, &interval, &eleph, &series_len, &nused, &cb, &cls0);
+}
+
+PFSE_API int
+pfse_history_load(struct pfse_history *h, const void *buf, size_t len)
+{
+	const uint8_t *cls0;
+	uint32_t series_len, nused;
+	uint64_t interval, eleph;
+	size_t cb;
+	int r;
+
+	if (!h || !buf)
+		return -EINVAL;
+	r = check_buf(buf, len, &interval, &eleph, &series_len, &nused, &cb, &cls0);
+	if (r < 0)
+		return r;
+	if (interval != h->interval || eleph != h->elephant_bytes || series_len != h->series_len)
+		return -EINVAL;
+	if (nused > h->max_classes)
+		return -ENOSPC;
 	r = check_unique(h, cls0, cb, nused);
 	if (r < 0)
 		return r;

@@ -56,4 +56,9 @@ pfse_policy_target_util(const struct pfse_policy *pol);
 int
 pfse_policy_uses_crit(const struct pfse_policy *pol);
 
+/* The checks of pfse_history_load() that need no history (format, lengths, checksum,
+ * every class): 0 or its error codes. */
+int
+pfse_history_check(const void *buf, size_t len);
+
 #endif /* PFSE_INTERNAL_H */

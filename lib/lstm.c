@@ -219,6 +219,18 @@ fill(struct pfse_lstm *m, double mu, double sd, const uint8_t *p)
 	}
 }
 
+int
+pfse_lstm_check(const void *buf, size_t len)
+{
+	const uint8_t *floats;
+	uint32_t H;
+	double mu, sd;
+
+	if (!buf)
+		return -EINVAL;
+	return check_file(buf, len, &H, &mu, &sd, &floats);
+}
+
 PFSE_API int
 pfse_lstm_load(const void *buf, size_t len, const struct pfse_allocator *a,
 	       struct pfse_lstm **out)

@@ -107,6 +107,10 @@ lstm_forecast1_isd(const struct pfse_lstm *m, const void *state, double *mean, d
 	*isd = m->inv_sd * lstm_exp(-0.5f * s->out_lv);
 }
 
+/* The checks of pfse_lstm_load() (the whole file): 0 or its error codes. */
+int
+pfse_lstm_check(const void *buf, size_t len);
+
 /* Allocates a model of hidden size H (weights zero). NULL on failure. */
 struct pfse_lstm *
 pfse_lstm_alloc(uint32_t H, const struct pfse_allocator *a);

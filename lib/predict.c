@@ -680,6 +680,25 @@ pfse_predictor_destroy(struct pfse_predictor *pred)
 	pfse_free(&a, pred);
 }
 
+PFSE_API int
+pfse_predictor_model_params(const struct pfse_predictor *pred, struct pfse_model_params *out)
+{
+	struct pfse_model_params p;
+
+	if (!pred || !out || out->size < sizeof(size_t) || out->size > PFSE_PARAMS_SIZE_MAX)
+		return -EINVAL;
+	p = pred->params;
+	p.size = out->size;
+	memcpy(out, &p, out->size < sizeof(p) ? out->size : sizeof(p));
+	return 0;
+}
+
+PFSE_API const struct pfse_predictor_ops *
+pfse_predictor_ops_of(const struct pfse_predictor *pred)
+{
+	return pred ? pred->ops : NULL;
+}
+
 PFSE_API size_t
 pfse_predictor_state_size(struct pfse_predictor *pred)
 {

@@ -17,6 +17,7 @@
 #include <pfse/predict.h>
 #include <pfse/select.h>
 #include <pfse/lstm.h>
+#include <pfse/snapshot.h>
 #include <pfse/cluster.h>
 #include <pfse/policy.h>
 #include <pfse/engine.h>

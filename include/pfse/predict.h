@@ -404,6 +404,23 @@ pfse_predictor_fit(struct pfse_predictor *pred, const double *const series[],
 		   struct pfse_fit_report *report);
 
 /**
+ * The predictor's model parameters: those it was created with, as refitted by
+ * pfse_predictor_fit() since (built-in backends). With them and its backend's name
+ * (`ops->name`) an identical predictor can be created elsewhere (snapshot.h keeps both).
+ * @param pred Predictor.
+ * @param out  Receives the parameters; set its `size` first (pfse_model_params_init()):
+ *             at most that many bytes are written.
+ * @return 0, or `-EINVAL` (NULL arguments, a bad `size`).
+ * @since 0.2
+ */
+PFSE_API int
+pfse_predictor_model_params(const struct pfse_predictor *pred, struct pfse_model_params *out);
+
+/** The predictor's backend (its ops table), or NULL for NULL. @since 0.2 */
+PFSE_API const struct pfse_predictor_ops *
+pfse_predictor_ops_of(const struct pfse_predictor *pred);
+
+/**
  * Forecasts with an explicit interval multiplier: lo and hi are mean -+ z sd in model
  * units (pfse_calibrator_z() gives a calibrated z).
  * @param pred  Predictor.
