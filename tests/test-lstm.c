@@ -383,6 +383,7 @@ START_TEST(default_model)
 }
 END_TEST
 
+#ifdef PFSE_HAVE_GSL
 /* On/off flows: `on` intervals at about 50 kB, `off` intervals of silence, random phase. */
 static void
 on_off(double *x, unsigned len, unsigned on, unsigned off)
@@ -535,6 +536,20 @@ START_TEST(train_arguments)
 	ck_assert_ptr_null(m);
 }
 END_TEST
+#else
+START_TEST(train_without_gsl)
+{
+	const double s[3] = { 1, 2, 3 }, *ser[4] = { s, s, s, s };
+	uint32_t lens[4] = { 3, 3, 3, 3 };
+	struct pfse_lstm_train_params p;
+	struct pfse_lstm *m = NULL;
+
+	pfse_lstm_train_params_init(&p);
+	ck_assert_int_eq(pfse_lstm_train(ser, lens, 4, &p, &m, NULL), -ENOTSUP);
+	ck_assert_ptr_null(m);
+}
+END_TEST
+#endif
 
 static Suite *
 lstm_suite(void)
@@ -554,6 +569,8 @@ lstm_suite(void)
 #ifdef PFSE_HAVE_GSL
 	tcase_add_test(tc, learns_on_off_flows);
 	tcase_add_test(tc, train_arguments);
+#else
+	tcase_add_test(tc, train_without_gsl);
 #endif
 	suite_add_tcase(s, tc);
 	return s;
