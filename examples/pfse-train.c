@@ -15,6 +15,11 @@
  *     --hidden H, --epochs N, --bptt N, --seed S, --max-steps N, --lr X
  *     -o FILE            the model file (written to FILE.tmp, then renamed; - = stdout)
  *     --c-header FILE    also write FILE, a C array of the model file's bytes
+ *     --snapshot FILE    also write a snapshot (snapshot.h, written atomically): the class
+ *                        history of the flows (section "history"), the smoothing and
+ *                        ARIMA models fitted to their pooled series ("ses-log",
+ *                        "holt-damped-log", "arima") and the LSTM ("lstm"); it is read
+ *                        back and its sections listed
  *
  * Prints one line per epoch (training and validation loss) and a summary.
  */
@@ -39,7 +44,9 @@ usage(FILE *f)
 		   "                  [--interval-ms MS] [--min-len N] [--hidden H] "
 		   "[--epochs N] [--bptt N]\n"
 		   "                  [--seed S] [--max-steps N] [--lr X] [--c-header FILE] "
-		   "[CAPTURE...]\n");
+		   "[--snapshot FILE]\n"
+		   "                  [CAPTURE...]\n"
+		   "       (-o, --snapshot or both)\n");
 }
 
 static void
@@ -105,6 +112,143 @@ write_header(const char *path, const uint8_t *buf, size_t len, const char *cmd)
 	return fclose(f);
 }
 
+/* The class history of the flows that have a key (captures, generated traffic). */
+static int
+build_history(struct pfse_history *h, const struct fs_set *set)
+{
+	for (uint32_t i = 0; i < set->n; i++) {
+		const struct fs_flow *f = &set->f[i];
+		struct pfse_flow_summary s;
+		uint32_t slot;
+		double sum = 0, peak = 0;
+		int r;
+
+		if (f->key.family == 0 || f->n == 0)
+			continue; /* a text series: no key, no class */
+		for (uint32_t k = 0; k < f->n; k++) {
+			sum += f->x[k];
+			peak = f->x[k] > peak ? f->x[k] : peak;
+		}
+		r = pfse_history_classify(h, &f->key, &slot, NULL);
+		if (r < 0)
+			return r;
+		pfse_flow_summary_init(&s);
+		s.bytes = (uint64_t)sum;
+		s.packets = f->packets;
+		s.duration_ns = f->t1 > f->t0 ? f->t1 - f->t0 : 0;
+		s.first_interval_bytes = (uint64_t)f->x[0];
+		s.peak_interval_bytes = (uint64_t)peak;
+		r = pfse_history_absorb(h, slot, &s);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Fits a backend to the pooled series (the most recent 50000 points of flows of at least
+ * 10 intervals) and puts it into the snapshot as `name`. */
+static void
+put_fitted(struct pfse_snapshot *s, const char *name, const char *backend, uint32_t flags,
+	   const double **ser, const uint32_t *lens, uint32_t n)
+{
+	struct pfse_predictor_params pp;
+	struct pfse_model_params mp;
+	struct pfse_fit_report fr;
+	struct pfse_predictor *pred;
+	const double **fs = malloc((n + 1) * sizeof(*fs));
+	uint32_t *fl = malloc((n + 1) * sizeof(*fl)), k = 0;
+	size_t pts = 0;
+	int r;
+
+	if (!fs || !fl) {
+		free(fs);
+		free(fl);
+		return;
+	}
+	for (uint32_t i = n; i-- > 0 && pts < 50000;) {
+		if (lens[i] < 10)
+			continue;
+		fs[k] = ser[i];
+		fl[k++] = lens[i];
+		pts += lens[i];
+	}
+	pfse_model_params_init(&mp);
+	mp.flags = flags;
+	if (strcmp(backend, "arima") == 0) {
+		mp.p = 2;
+		mp.d = 1;
+		mp.q = 2;
+	}
+	pfse_predictor_params_init(&pp);
+	pp.ops = pfse_predictor_backend(backend);
+	pp.model = &mp;
+	pfse_fit_report_init(&fr);
+	r = k ? pfse_predictor_create(&pp, &pred) : -ENODATA;
+	if (r == 0) {
+		r = pfse_predictor_fit(pred, fs, fl, k,
+				       strcmp(backend, "arima") == 0 ? PFSE_FIT_F_ORDER : 0, &fr);
+		if (r == 0)
+			r = pfse_snapshot_put_model(s, name, pred);
+		pfse_predictor_destroy(pred);
+	}
+	if (r < 0)
+		fprintf(stderr, "pfse-train: %s: not fitted (%s)\n", name, pfse_strerror(r));
+	free(fs);
+	free(fl);
+}
+
+static int
+write_snapshot(const char *path, const struct fs_set *set, uint64_t interval,
+	       const double **ser, const uint32_t *lens, uint32_t n,
+	       const struct pfse_lstm *model)
+{
+	struct pfse_history_params hp;
+	struct pfse_history *h = NULL;
+	struct pfse_snapshot *s = NULL, *back = NULL;
+	int r;
+
+	pfse_history_params_init(&hp);
+	hp.interval_ns = interval;
+	hp.max_classes = 4096;
+	r = pfse_history_create(&hp, &h);
+	if (r == 0)
+		r = build_history(h, set);
+	if (r == 0)
+		r = pfse_snapshot_create(NULL, &s);
+	if (r == 0)
+		r = pfse_snapshot_put_history(s, "history", h);
+	if (r == 0)
+		r = pfse_snapshot_put_lstm(s, "lstm", model);
+	if (r == 0) {
+		put_fitted(s, "ses-log", "ses", PFSE_MODEL_F_LOG1P, ser, lens, n);
+		put_fitted(s, "holt-damped-log", "holt", PFSE_MODEL_F_DAMPED | PFSE_MODEL_F_LOG1P,
+			   ser, lens, n);
+		put_fitted(s, "arima", "arima", 0, ser, lens, n);
+		r = pfse_snapshot_write(s, path);
+	}
+	if (r == 0)
+		r = pfse_snapshot_read(path, NULL, &back);
+	if (r < 0) {
+		fprintf(stderr, "pfse-train: snapshot %s: %s\n", path, pfse_strerror(r));
+	} else {
+		fprintf(stderr, "pfse-train: snapshot %s:", path);
+		for (uint32_t i = 0; i < pfse_snapshot_count(back); i++) {
+			uint32_t type;
+			const char *name;
+			const void *d;
+			size_t len;
+
+			pfse_snapshot_section(back, i, &type, &name, &d, &len);
+			fprintf(stderr, " %s (%zu bytes)", name, len);
+		}
+		fprintf(stderr, "\n");
+	}
+	pfse_snapshot_destroy(back);
+	pfse_snapshot_destroy(s);
+	pfse_history_destroy(h);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -121,6 +265,7 @@ main(int argc, char **argv)
 		{ "max-steps", required_argument, NULL, 'M' },
 		{ "lr", required_argument, NULL, 'l' },
 		{ "c-header", required_argument, NULL, 'c' },
+		{ "snapshot", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -128,7 +273,7 @@ main(int argc, char **argv)
 	struct pfse_lstm_train_report rep;
 	struct pfse_lstm *model = NULL;
 	struct fs_set set;
-	const char *out = NULL, *header = NULL, *series[64], *dists[16];
+	const char *out = NULL, *header = NULL, *snap = NULL, *series[64], *dists[16];
 	unsigned nseries = 0, ndists = 0, dist_flows = 5000, min_len = 4, used = 0;
 	uint64_t interval = 100000000ull;
 	const double **ser;
@@ -190,6 +335,9 @@ main(int argc, char **argv)
 		case 'c':
 			header = optarg;
 			break;
+		case 'P':
+			snap = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -198,7 +346,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!out || interval < 1000000 || min_len < 3) {
+	if ((!out && !snap) || (header && !out) || interval < 1000000 || min_len < 3) {
 		usage(stderr);
 		return 2;
 	}
@@ -241,7 +389,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "pfse-train: training failed: %s\n", pfse_strerror(r));
 		return 1;
 	}
-	{
+	if (out) {
 		size_t len;
 		uint8_t *buf;
 
@@ -265,6 +413,8 @@ main(int argc, char **argv)
 		(unsigned long long)rep.train_flows, (unsigned long long)rep.val_flows,
 		(unsigned long long)rep.steps,
 		(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (snap && write_snapshot(snap, &set, interval, ser, lens, used, model) < 0)
+		return 1;
 	pfse_lstm_destroy(model);
 	free(ser);
 	free(lens);
