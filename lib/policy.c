@@ -52,7 +52,8 @@ pfse_policy_create(const struct pfse_policy_params *p, struct pfse_policy **out)
 	if (r < 0)
 		return r;
 	if (!prm.cluster || prm.reserved != 0 ||
-	    (prm.flags & ~(PFSE_POLICY_F_UPPER | PFSE_POLICY_F_NO_ANOMALY)) ||
+	    (prm.flags &
+	     ~(PFSE_POLICY_F_UPPER | PFSE_POLICY_F_NO_ANOMALY | PFSE_POLICY_F_NO_PRIOR)) ||
 	    !finite_nonneg(prm.bw_enter) || !finite_nonneg(prm.bw_exit) ||
 	    !finite_nonneg(prm.cx_enter) || !finite_nonneg(prm.cx_exit) ||
 	    !finite_nonneg(prm.crit_enter) || !finite_nonneg(prm.crit_exit) ||
@@ -139,6 +140,11 @@ pfse_policy_decide(const struct pfse_policy *pol, const struct pfse_policy_input
 		tier = pol->inspection;
 		reason = PFSE_REASON_ANOMALY;
 		goto decided; /* at once, dwell or not */
+	}
+	if ((in->flags & PFSE_POLICY_IN_NEW) && (pol->p.flags & PFSE_POLICY_F_NO_PRIOR)) {
+		tier = pol->standard;
+		reason = PFSE_REASON_DEFAULT;
+		goto decided;
 	}
 	if (in->flags & PFSE_POLICY_IN_NEW) {
 		if (pol->high_perf != PFSE_TIER_NONE &&

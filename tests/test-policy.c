@@ -109,6 +109,34 @@ START_TEST(rules_in_order)
 	ck_assert_uint_eq(d.reason, PFSE_REASON_PRIOR);
 	ck_assert_uint_eq(d.node, PFSE_NODE_ANY);
 	ck_assert_uint_eq(d.since, 10 * SEC);
+	/* the same flow under a reactive policy (no prior): standard until its own samples
+	 * say otherwise */
+	{
+		struct pfse_policy_params rp;
+		struct pfse_policy *rpol;
+		struct pfse_policy_input ri;
+		struct pfse_directive rd;
+
+		pfse_policy_params_init(&rp);
+		rp.cluster = cl;
+		rp.bw_enter = 1e6;
+		rp.flags = PFSE_POLICY_F_NO_PRIOR;
+		ck_assert_int_eq(pfse_policy_create(&rp, &rpol), 0);
+		pfse_policy_input_init(&ri);
+		ri.flags = PFSE_POLICY_IN_NEW;
+		ri.now = 10 * SEC;
+		ri.p_elephant = 0.9;
+		ri.bw = ri.bw_hi = 5e6; /* the class's expected rate: ignored too */
+		ck_assert_int_eq(decide(rpol, &ri, &rd), 1);
+		ck_assert_uint_eq(rd.tier, t_std);
+		ck_assert_uint_eq(rd.reason, PFSE_REASON_DEFAULT);
+		ri.now = 20 * SEC;
+		ri.bw = ri.bw_hi = 2e6; /* its own forecast crosses: shunted */
+		ck_assert_int_eq(decide(rpol, &ri, &rd), 1);
+		ck_assert_uint_eq(rd.tier, t_hp);
+		ck_assert_uint_eq(rd.reason, PFSE_REASON_BANDWIDTH);
+		pfse_policy_destroy(rpol);
+	}
 	/* it turns out small: it stays until its dwell is over, then goes */
 	in.now = 11 * SEC;
 	in.bw = in.bw_hi = 1000;

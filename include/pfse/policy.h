@@ -74,6 +74,9 @@ struct pfse_cluster;
 #define PFSE_POLICY_F_UPPER (1u << 0)
 /** Never send anomalies to inspection. */
 #define PFSE_POLICY_F_NO_ANOMALY (1u << 1)
+/** Ignore the class prior (rule 3): a new flow starts on the standard tier and is
+ *  shunted only once its own samples cross a threshold (a reactive policy). @since 0.2 */
+#define PFSE_POLICY_F_NO_PRIOR (1u << 2)
 /** @} */
 
 /** Policy parameters. Prepare with pfse_policy_params_init(); zero means default. */
