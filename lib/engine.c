@@ -117,6 +117,7 @@ struct pfse_engine {
 	uint32_t *pool_len;
 	uint32_t pool_cap, pool_n, pool_head;
 	uint32_t scan_iter;
+	uint64_t scan_done_iv;   /* the interval of the last completed pass over the flows */
 	struct pfse_engine_stats st;
 	struct pfse_allocator alloc;
 };
@@ -646,6 +647,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	e->refit_ns = prm.refit_ns;
 	e->flip_budget = prm.flip_budget;
 	e->scan_budget = prm.scan_budget;
+	e->scan_done_iv = UINT64_MAX;
 	e->overload_util = prm.overload_util;
 	e->budget_share = prm.budget_share;
 	e->crit_gain = prm.crit_gain;
@@ -1147,14 +1149,27 @@ pfse_engine_advance(struct pfse_engine *e, uint64_t now, unsigned budget)
 	}
 	flush_predicted(e);
 	mark_overloads(e);
-	for (unsigned k = 0; k < e->scan_budget; k++) {
-		uint32_t f;
+	/* at most scan_budget flows and 64 x scan_budget slots per call (a word of the
+	 * table's in-use bitmap each): a sparse table costs no more per call than a full
+	 * one; and one pass over the flows per interval: what a visit does changes only
+	 * when an interval closes or a node's load does, which the next pass sees */
+	if (!(e->scan_iter == 0 && e->scan_done_iv == now_iv)) {
+		uint32_t slots = 64 * e->scan_budget;
 
-		if (pfse_flow_table_next(e->t, &e->scan_iter, &f) < 0) {
-			e->scan_iter = 0;
-			break;
+		for (unsigned k = 0; k < e->scan_budget; k++) {
+			uint32_t f, at = e->scan_iter;
+			int sr = pfse_ft_scan(e->t, &e->scan_iter, slots, &f);
+
+			slots -= e->scan_iter - at < slots ? e->scan_iter - at : slots;
+			if (sr == -ENOENT) {
+				e->scan_iter = 0;
+				e->scan_done_iv = now_iv;
+				break;
+			}
+			if (sr < 0)
+				break;
+			work += visit(e, f, now_iv, &flips);
 		}
-		work += visit(e, f, now_iv, &flips);
 	}
 	flush_predicted(e);
 	pfse_cl_leave(e->reader);

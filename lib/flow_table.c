@@ -102,6 +102,7 @@ struct ft_link {
 struct pfse_flow_table {
 	struct ft_bucket *buckets;
 	struct ft_hot *hot;
+	uint64_t *used;        /* a bit per slot in use: iteration skips empty stretches */
 	uint8_t *cold;
 	struct ft_link *wheel; /* sentinels: link index cap + s */
 	uint32_t nbuckets;
@@ -334,6 +335,7 @@ free_all(struct pfse_flow_table *t)
 
 	pfse_free(&a, t->buckets);
 	pfse_free(&a, t->hot);
+	pfse_free(&a, t->used);
 	pfse_free(&a, t->cold);
 	pfse_free(&a, t->wheel);
 	pfse_free(&a, t);
@@ -366,9 +368,10 @@ pfse_flow_table_create(const struct pfse_flow_table_params *p, struct pfse_flow_
 	t->alloc = prm.allocator;
 	t->buckets = pfse_zalloc(&t->alloc, (size_t)g.nbuckets * sizeof(struct ft_bucket), 64);
 	t->hot = pfse_zalloc(&t->alloc, (size_t)g.cap * sizeof(struct ft_hot), 64);
+	t->used = pfse_zalloc(&t->alloc, ((size_t)g.cap + 63) / 64 * 8, 64);
 	t->cold = pfse_zalloc(&t->alloc, (size_t)g.cap * g.cold_stride, 64);
 	t->wheel = pfse_zalloc(&t->alloc, (size_t)g.wheel_slots * sizeof(struct ft_link), 64);
-	if (!t->buckets || !t->hot || !t->cold || !t->wheel) {
+	if (!t->buckets || !t->hot || !t->used || !t->cold || !t->wheel) {
 		free_all(t);
 		return -ENOMEM;
 	}
@@ -593,6 +596,7 @@ remove_flow(struct pfse_flow_table *t, uint32_t f, struct ft_bucket *b, unsigned
 	b->tag[slot] = 0;
 	b->age[slot] = 0;
 	t->hot[f].state = 0;
+	t->used[f >> 6] &= ~(1ull << (f & 63));
 	t->hot[f].wnext = t->free_head;
 	t->free_head = f;
 	t->nflows--;
@@ -819,6 +823,7 @@ insert(struct pfse_flow_table *t, const struct pfse_pkt *pkt, uint64_t ts, uint3
 	r->last_seen = ts;
 	r->cur_iv = (uint32_t)iv_of(t, ts);
 	r->state = (uint8_t)(S_USED | initial_kind(pkt) << S_KIND_SHIFT);
+	t->used[f >> 6] |= 1ull << (f & 63);
 	r->dir_tier = PFSE_TIER_NONE;
 	r->dir_node = PFSE_NODE_ANY;
 	wheel_link(t, f, deadline_of(t, r));
@@ -1229,17 +1234,53 @@ pfse_flow_table_expire(struct pfse_flow_table *t, uint64_t now, unsigned budget,
 	return (int)removed;
 }
 
+/* The first slot in use in [from, end), through the bitmap, 64 slots a word. */
+static inline int
+next_used(const struct pfse_flow_table *t, uint32_t from, uint32_t end, uint32_t *out)
+{
+	for (uint32_t i = from; i < end;) {
+		uint64_t w = t->used[i >> 6] >> (i & 63);
+
+		if (w) {
+			uint32_t j = i + (uint32_t)__builtin_ctzll(w);
+
+			if (j >= end)
+				return 0;
+			*out = j;
+			return 1;
+		}
+		i = (i | 63) + 1;
+	}
+	return 0;
+}
+
+int
+pfse_ft_scan(struct pfse_flow_table *t, uint32_t *iter, uint32_t max_slots, uint32_t *flow)
+{
+	uint32_t end = *iter + max_slots < *iter || *iter + max_slots > t->cap ? t->cap
+									     : *iter + max_slots;
+	uint32_t f;
+
+	if (*iter < end && next_used(t, *iter, end, &f)) {
+		*flow = f;
+		*iter = f + 1;
+		return 0;
+	}
+	*iter = end > *iter ? end : *iter;
+	return *iter >= t->cap ? -ENOENT : -EAGAIN;
+}
+
 PFSE_API int
 pfse_flow_table_next(struct pfse_flow_table *t, uint32_t *iter, uint32_t *flow)
 {
+	uint32_t f;
+
 	if (!t || !iter || !flow)
 		return -EINVAL;
-	for (uint32_t i = *iter; i < t->cap; i++) {
-		if (t->hot[i].state & S_USED) {
-			*flow = i;
-			*iter = i + 1;
-			return 0;
-		}
+	if (*iter < t->cap && next_used(t, *iter, t->cap, &f)) {
+		*flow = f;
+		*iter = f + 1;
+		return 0;
 	}
 	*iter = t->cap;
 	return -ENOENT;

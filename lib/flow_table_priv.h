@@ -83,4 +83,13 @@ unsigned
 pfse_ft_test_tick_shift(struct pfse_flow_table *t);
 #endif
 
+/*
+ * pfse_flow_table_next() looking at no more than `max_slots` slots: 0 and the next flow
+ * (at or after *iter); -EAGAIN when the slots ran out first (*iter moved past them);
+ * -ENOENT at the end of the table (*iter = capacity). Bounds the cost of a scan step on a
+ * sparse table.
+ */
+int
+pfse_ft_scan(struct pfse_flow_table *t, uint32_t *iter, uint32_t max_slots, uint32_t *flow);
+
 #endif /* PFSE_FLOW_TABLE_PRIV_H */
