@@ -123,7 +123,7 @@ on_forward(struct pfse_pkt *pkt, uint32_t node, void *node_user, void *user)
 	struct lb *lb = user;
 	struct out *o = node_user;
 	struct fentry *f = flow_of(lb, pkt);
-	uint32_t tier;
+	uint32_t tier = UINT32_MAX;
 
 	if (health_of(lb, node, &tier) == PFSE_NODE_DOWN)
 		lb->to_down++;

@@ -1,0 +1,1439 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pfse-replay: replays captures through the engine against a simulated cluster, once
+ * per shunting policy, and scores each: does shunting on *predicted* flow state beat
+ * shunting on *measured* state?
+ *
+ *   pfse-replay [options] CAPTURE...
+ *     --policy P        predictive | reactive | static | oracle | all (default all)
+ *     --cluster FILE    tiers and nodes (below); default: a standard tier of 4 nodes
+ *                       with 2x the trace's mean rate, a high-performance tier of 2 nodes
+ *                       with 4x, an inspection tier of 1 node, unlimited
+ *     --snapshot FILE   start from a snapshot (pfse-train --snapshot): its "history"
+ *                       section and its fitted "ses-log" / "holt-damped-log" models
+ *     --fail NODE@S, --overload NODE@S   health events S seconds into the replay (node
+ *                       ids): down, or overloaded (draining: keeps its flows, takes no
+ *                       new one); repeatable
+ *     --elephant-bytes N  a flow of at least N bytes is an elephant (default 1 MiB)
+ *     --bw-mbps X       the shunting threshold of the predictive and reactive policies
+ *                       (default 1 Mbit/s)
+ *     --json FILE, --flows-out FILE.csv, --plot FILE.svg
+ *
+ * Policies: predictive = the engine as shipped (class priors shunt a new flow on its
+ * first packet, forecasts h = 5 intervals ahead re-decide it); reactive = the same
+ * engine, threshold and dwell, but no prior (PFSE_POLICY_F_NO_PRIOR) and the naive
+ * backend (the forecast is the last measured interval); static = everything standard;
+ * oracle = every elephant on the high-performance tier from its first packet, knowing
+ * each flow's total from a first pass. All runs see the same packets on the same virtual
+ * clock (the captures' timestamps; several files play one after another, a timestamp
+ * that goes back counts as the latest seen).
+ *
+ * Cluster file lines: "tier NAME standard|high-perf|inspection CAPACITY_MBPS" and
+ * "node TIER_NAME ID CAPACITY_MBPS [WEIGHT]"; 0 = unlimited; '#' starts a comment.
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <pcap/pcap.h>
+#include <sys/socket.h>
+
+#include <pfse/pfse.h>
+
+#define BURST 32
+#define MAX_FILES 256
+#define MAX_TIERS 8
+#define MAX_NODES 256
+#define MAX_EVENTS 64
+#define SNAP 65535
+#define IV_NS 100000000ull /* the series' interval for forecast scores */
+#define TOP_PLOT 3
+
+enum { P_PREDICTIVE, P_REACTIVE, P_STATIC, P_ORACLE, P_COUNT };
+static const char *const policy_names[P_COUNT] = { "predictive", "reactive", "static",
+						   "oracle" };
+
+struct tier_cfg {
+	char name[32];
+	uint32_t kind;
+	double capacity; /* bytes/s, 0 = unlimited */
+};
+
+struct node_cfg {
+	uint32_t tier;   /* index into tiers */
+	uint64_t id;
+	double capacity;
+	uint32_t weight;
+};
+
+struct event {
+	uint64_t at;     /* ns after the start */
+	uint64_t id;
+	uint32_t health;
+};
+
+/* A flow (by bidirectional key), from the first pass, and what each run did to it. */
+struct flow {
+	struct pfse_flow_key key;
+	uint64_t hash;
+	uint64_t bytes, packets, first_ts, last_ts;
+	double *series;          /* bytes per IV_NS interval */
+	uint32_t n, cap;
+	uint64_t cur_iv;
+	int elephant;
+	/* per run */
+	uint64_t run_pkts, hp_first;
+	uint32_t changes, last_node;
+	uint8_t last_tier, on_hp, seen;
+	uint32_t node_at_fail;   /* node when the first failure happened */
+	uint8_t tier_at_fail, active_after_fail, moved_after_fail;
+	uint64_t hp_first_by[P_COUNT];
+	uint32_t engine_flow;    /* predictive run: the engine's flow id, for the plot */
+};
+
+struct run {
+	int policy, done;
+	double secs;
+	uint64_t packets, hp_packets, to_down, changes;
+	double eleph_bytes_hp, eleph_bytes, mice_hp, mice, tp_hp, hp_flows, eleph_flows,
+		eleph_hp_flows;
+	double overload_s[MAX_TIERS], overload_total;
+	uint64_t moved_on_fail, ideal_on_fail;
+	double *load[MAX_TIERS]; /* bytes per second, per tier */
+	uint64_t directive_changes, reroute_health, flows_created;
+	double *pred[TOP_PLOT], *act[TOP_PLOT]; /* predictive: bytes/s per second */
+};
+
+struct input {
+	const char *path;
+	int linktype;
+};
+
+static struct input inputs[MAX_FILES];
+static unsigned ninputs;
+static struct tier_cfg tiers[MAX_TIERS];
+static unsigned ntiers;
+static struct node_cfg nodes[MAX_NODES];
+static unsigned nnodes;
+static struct event events[MAX_EVENTS];
+static unsigned nevents;
+static struct flow *flows;
+static uint32_t nflows, flows_cap;
+static uint32_t *fmap;
+static size_t fmap_mask;
+static uint64_t unparsed_by[PFSE_PARSE_STATUS_COUNT], frames, trace_bytes;
+static uint64_t t_start, t_end, nsec;
+static uint64_t elephant_bytes = 1u << 20;
+static double bw_mbps = 1;
+static uint32_t top[TOP_PLOT];
+static unsigned ntop;
+
+/* ---- reading: every file in turn, on one clock ---------------------------------------- */
+
+struct reader {
+	unsigned file;
+	pcap_t *pc;
+	uint64_t offset, last_raw, now, file_end;
+	int started;
+};
+
+/* The next frame, with its time on the replay's clock; 0 at the end. */
+static int
+next_frame(struct reader *r, struct pcap_pkthdr **h, const u_char **data, uint64_t *ts)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+
+	for (;;) {
+		if (!r->pc) {
+			if (r->file == ninputs)
+				return 0;
+			r->pc = pcap_open_offline_with_tstamp_precision(inputs[r->file].path,
+									PCAP_TSTAMP_PRECISION_NANO,
+									errbuf);
+			if (!r->pc) {
+				fprintf(stderr, "pfse-replay: %s\n", errbuf);
+				exit(1);
+			}
+			r->started = 0;
+		}
+		if (pcap_next_ex(r->pc, h, data) == 1) {
+			uint64_t raw = (uint64_t)(*h)->ts.tv_sec * 1000000000ull +
+				       (uint64_t)(*h)->ts.tv_usec;
+
+			if (!r->started) {
+				/* a file starts 1 s after the previous one ended */
+				r->offset = r->now ? r->now + 1000000000ull - raw : 0;
+				if (!r->now)
+					r->offset = 0;
+				r->started = 1;
+			}
+			if (raw + r->offset > r->now)
+				r->now = raw + r->offset;
+			*ts = r->now;
+			return 1;
+		}
+		pcap_close(r->pc);
+		r->pc = NULL;
+		r->file++;
+	}
+}
+
+static int
+cur_linktype(const struct reader *r)
+{
+	return r->pc ? pcap_datalink(r->pc) : -1;
+}
+
+/* ---- flows ---------------------------------------------------------------------------- */
+
+static struct flow *
+find_flow(const struct pfse_pkt *pkt, int create)
+{
+	size_t i = (size_t)pkt->hash & fmap_mask;
+
+	while (fmap[i] != UINT32_MAX) {
+		struct flow *f = &flows[fmap[i]];
+
+		if (f->hash == pkt->hash && memcmp(&f->key, &pkt->key, sizeof(f->key)) == 0)
+			return f;
+		i = (i + 1) & fmap_mask;
+	}
+	if (!create || (size_t)nflows + 1 > (fmap_mask + 1) / 2)
+		return NULL;
+	if (nflows == flows_cap) {
+		uint32_t cap = flows_cap ? 2 * flows_cap : 4096;
+		struct flow *nf = realloc(flows, (size_t)cap * sizeof(*nf));
+
+		if (!nf)
+			return NULL;
+		flows = nf;
+		flows_cap = cap;
+	}
+	memset(&flows[nflows], 0, sizeof(flows[nflows]));
+	flows[nflows].key = pkt->key;
+	flows[nflows].hash = pkt->hash;
+	fmap[i] = nflows;
+	return &flows[nflows++];
+}
+
+static void
+series_add(struct flow *f, uint64_t ts, uint32_t len)
+{
+	uint64_t iv = ts / IV_NS;
+
+	if (f->n == 0 || iv > f->cur_iv) {
+		uint64_t add = f->n == 0 ? 1 : iv - f->cur_iv;
+
+		if (add > 100000)
+			add = 100000;
+		if (f->n + add > f->cap) {
+			uint32_t cap = f->cap ? f->cap : 16;
+			double *s;
+
+			while (cap < f->n + add)
+				cap *= 2;
+			s = realloc(f->series, cap * sizeof(*s));
+			if (!s)
+				return;
+			f->series = s;
+			f->cap = cap;
+		}
+		for (uint64_t k = 0; k < add; k++)
+			f->series[f->n++] = 0;
+		f->cur_iv = iv;
+	}
+	f->series[f->n - 1] += len;
+}
+
+/* The first pass: flows, their totals and series, unparsed frames by reason; the floor
+ * (a loop that only reads the files) is timed separately. */
+static void
+first_pass(void)
+{
+	struct reader rd;
+	struct pfse_parser *ps = NULL;
+	int lt = -2;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint64_t ts;
+
+	memset(&rd, 0, sizeof(rd));
+	while (next_frame(&rd, &h, &data, &ts)) {
+		struct pfse_pkt pkt;
+		struct flow *f;
+
+		if (cur_linktype(&rd) != lt) {
+			struct pfse_parser_params pp;
+
+			pfse_parser_destroy(ps);
+			ps = NULL;
+			lt = cur_linktype(&rd);
+			pfse_parser_params_init(&pp);
+			pp.linktype = (uint32_t)lt;
+			pp.flags = PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH | PFSE_PARSE_F_FIXED_SEED;
+			pp.seed = 42;
+			if (pfse_parser_create(&pp, &ps) < 0)
+				ps = NULL; /* a link type the parser does not know: all unparsed */
+		}
+		if (frames == 0)
+			t_start = ts;
+		t_end = ts;
+		frames++;
+		trace_bytes += h->len;
+		memset(&pkt, 0, sizeof(pkt));
+		pkt.data = data;
+		pkt.caplen = h->caplen;
+		pkt.wirelen = h->len;
+		if (!ps) {
+			unparsed_by[PFSE_PARSE_ERR_L2_UNSUPPORTED]++;
+			continue;
+		}
+		pfse_parse(ps, &pkt, NULL);
+		if (pkt.status != PFSE_PARSE_OK) {
+			unparsed_by[pkt.status < PFSE_PARSE_STATUS_COUNT ? pkt.status : 0]++;
+			continue;
+		}
+		f = find_flow(&pkt, 1);
+		if (!f)
+			continue;
+		if (f->packets == 0)
+			f->first_ts = ts;
+		f->last_ts = ts;
+		f->packets++;
+		f->bytes += h->len;
+		series_add(f, ts - t_start, h->len);
+	}
+	pfse_parser_destroy(ps);
+	nsec = (t_end - t_start) / 1000000000ull + 1;
+	for (uint32_t i = 0; i < nflows; i++)
+		flows[i].elephant = flows[i].bytes >= elephant_bytes;
+	/* the largest flows, for the plot */
+	for (uint32_t i = 0; i < nflows; i++) {
+		unsigned k = ntop < TOP_PLOT ? ntop++ : TOP_PLOT - 1;
+
+		if (i >= TOP_PLOT && flows[i].bytes <= flows[top[k]].bytes)
+			continue;
+		top[k] = i;
+		while (k > 0 && flows[top[k]].bytes > flows[top[k - 1]].bytes) {
+			uint32_t x = top[k];
+
+			top[k] = top[k - 1];
+			top[k - 1] = x;
+			k--;
+		}
+	}
+}
+
+static double
+floor_pass(uint64_t *n)
+{
+	struct timespec a, b;
+	struct reader rd;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint64_t ts, sum = 0;
+
+	memset(&rd, 0, sizeof(rd));
+	*n = 0;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	while (next_frame(&rd, &h, &data, &ts)) {
+		sum += h->caplen + data[0];
+		(*n)++;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (sum == 1)
+		fprintf(stderr, " ");
+	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+/* ---- the cluster --------------------------------------------------------------------- */
+
+static int
+load_cluster(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char line[512];
+	unsigned ln = 0;
+
+	if (!fp) {
+		fprintf(stderr, "pfse-replay: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp)) {
+		char a[64], b[64], c[64];
+		double cap;
+		unsigned long long id;
+		unsigned w = 1;
+		char *hash = strchr(line, '#');
+
+		ln++;
+		if (hash)
+			*hash = 0;
+		if (sscanf(line, " %63s", a) != 1)
+			continue;
+		if (strcmp(a, "tier") == 0 &&
+		    sscanf(line, " tier %63s %63s %lf", b, c, &cap) == 3 && ntiers < MAX_TIERS &&
+		    strlen(b) < 32 && cap >= 0) {
+			struct tier_cfg *t = &tiers[ntiers++];
+
+			memcpy(t->name, b, strlen(b) + 1);
+			t->capacity = cap * 1e6 / 8;
+			if (strcmp(c, "standard") == 0)
+				t->kind = PFSE_TIER_KIND_STANDARD;
+			else if (strcmp(c, "high-perf") == 0)
+				t->kind = PFSE_TIER_KIND_HIGH_PERF;
+			else if (strcmp(c, "inspection") == 0)
+				t->kind = PFSE_TIER_KIND_INSPECTION;
+			else
+				goto bad;
+			continue;
+		}
+		if (strcmp(a, "node") == 0 &&
+		    sscanf(line, " node %63s %llu %lf %u", b, &id, &cap, &w) >= 3 &&
+		    nnodes < MAX_NODES && cap >= 0 && w >= 1 && w <= 65535) {
+			unsigned t;
+
+			for (t = 0; t < ntiers && strcmp(tiers[t].name, b) != 0; t++)
+				;
+			if (t == ntiers)
+				goto bad;
+			nodes[nnodes].tier = t;
+			nodes[nnodes].id = id;
+			nodes[nnodes].capacity = cap * 1e6 / 8;
+			nodes[nnodes++].weight = w;
+			continue;
+		}
+bad:
+		fprintf(stderr, "pfse-replay: %s:%u: not understood: %s", path, ln, line);
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	if (ntiers == 0 || nnodes == 0) {
+		fprintf(stderr, "pfse-replay: %s: no tier or no node\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+default_cluster(void)
+{
+	double mean = (double)trace_bytes / (double)nsec;
+
+	if (mean < 1000)
+		mean = 1000;
+	tiers[0] = (struct tier_cfg){ "standard", PFSE_TIER_KIND_STANDARD, 2 * mean };
+	tiers[1] = (struct tier_cfg){ "high-perf", PFSE_TIER_KIND_HIGH_PERF, 4 * mean };
+	tiers[2] = (struct tier_cfg){ "inspection", PFSE_TIER_KIND_INSPECTION, 0 };
+	ntiers = 3;
+	for (unsigned i = 0; i < 4; i++)
+		nodes[nnodes++] = (struct node_cfg){ 0, 1 + i, mean / 2, 1 };
+	for (unsigned i = 0; i < 2; i++)
+		nodes[nnodes++] = (struct node_cfg){ 1, 101 + i, 2 * mean, 1 };
+	nodes[nnodes++] = (struct node_cfg){ 2, 201, 0, 1 };
+}
+
+static int
+tier_of_kind(uint32_t kind)
+{
+	for (unsigned t = 0; t < ntiers; t++)
+		if (tiers[t].kind == kind)
+			return (int)t;
+	return -1;
+}
+
+/* Builds the cluster; node_index[i] receives nodes[i]'s index, tier_index[t] tiers[t]'s. */
+static struct pfse_cluster *
+mk_cluster(uint32_t *tier_index, uint32_t *node_index)
+{
+	struct pfse_cluster_params cp;
+	struct pfse_cluster *cl;
+
+	pfse_cluster_params_init(&cp);
+	cp.max_nodes = MAX_NODES;
+	if (pfse_cluster_create(&cp, &cl) < 0)
+		return NULL;
+	for (unsigned t = 0; t < ntiers; t++) {
+		struct pfse_tier_params tp;
+
+		pfse_tier_params_init(&tp);
+		tp.name = tiers[t].name;
+		tp.kind = tiers[t].kind;
+		tp.capacity = (uint64_t)tiers[t].capacity;
+		if (pfse_cluster_add_tier(cl, &tp, &tier_index[t]) < 0)
+			return NULL;
+	}
+	for (unsigned i = 0; i < nnodes; i++) {
+		struct pfse_node_params np;
+
+		pfse_node_params_init(&np);
+		np.tier = tier_index[nodes[i].tier];
+		np.id = nodes[i].id;
+		np.capacity = (uint64_t)nodes[i].capacity;
+		np.weight = nodes[i].weight;
+		if (pfse_cluster_add_node(cl, &np, &node_index[i]) < 0)
+			return NULL;
+	}
+	return cl;
+}
+
+/* ---- one run ------------------------------------------------------------------------- */
+
+static struct pfse_snapshot *snap;
+
+static int
+mk_engine(int policy, struct pfse_cluster *cl, struct pfse_policy **pol, struct pfse_engine **e,
+	  struct pfse_engine_backend *be, struct pfse_model_params *mps)
+{
+	struct pfse_policy_params pp;
+	struct pfse_engine_params ep;
+	int r;
+
+	pfse_policy_params_init(&pp);
+	pp.cluster = cl;
+	pp.bw_enter = policy == P_STATIC ? 0 : bw_mbps * 1e6 / 8;
+	if (policy == P_STATIC) {
+		pp.p_elephant_enter = 2;
+		pp.flags = PFSE_POLICY_F_NO_ANOMALY | PFSE_POLICY_F_NO_PRIOR;
+	}
+	if (policy == P_REACTIVE)
+		pp.flags = PFSE_POLICY_F_NO_PRIOR;
+	r = pfse_policy_create(&pp, pol);
+	if (r < 0)
+		return r;
+	pfse_engine_params_init(&ep);
+	ep.cluster = cl;
+	ep.policy = *pol;
+	ep.elephant_bytes = elephant_bytes;
+	if (policy == P_REACTIVE) {
+		pfse_model_params_init(&mps[0]);
+		be[0].ops = pfse_predictor_backend("naive");
+		be[0].model = &mps[0];
+		ep.backends = be;
+		ep.nbackends = 1;
+		ep.horizon = 1;
+	} else if (policy == P_PREDICTIVE && snap) {
+		/* the snapshot's fitted models where it has them */
+		static const char *const names[] = { "ses-log", "holt-damped-log" };
+		unsigned nb = 0;
+
+		for (unsigned i = 0; i < 2; i++) {
+			char backend[PFSE_SNAP_BACKEND_MAX + 1];
+
+			pfse_model_params_init(&mps[nb]);
+			if (pfse_snapshot_get_model(snap, names[i], backend, &mps[nb]) == 0) {
+				be[nb].ops = pfse_predictor_backend(backend);
+				be[nb].model = &mps[nb];
+				if (be[nb].ops)
+					nb++;
+			}
+		}
+		if (nb) {
+			pfse_model_params_init(&mps[nb]);
+			be[nb].ops = pfse_predictor_backend("naive");
+			be[nb].model = &mps[nb];
+			nb++;
+			ep.backends = be;
+			ep.nbackends = nb;
+		}
+	}
+	r = pfse_engine_create(&ep, e);
+	if (r < 0)
+		return r;
+	if (policy == P_PREDICTIVE && snap) {
+		r = pfse_snapshot_get_history(snap, "history", pfse_engine_history(*e));
+		if (r < 0 && r != -ENOENT)
+			fprintf(stderr, "pfse-replay: snapshot history not used: %s\n",
+				pfse_strerror(r));
+	}
+	return 0;
+}
+
+static void
+progress(uint64_t done, int policy)
+{
+	static int last = -1;
+	int pct = (int)(done * 100 / (frames ? frames : 1));
+
+	if (pct != last) {
+		fprintf(stderr, "\r%-10s [%-50.*s] %3d%%", policy_names[policy], pct / 2,
+			"##################################################", pct);
+		last = pct;
+	}
+	if (done == frames) {
+		fprintf(stderr, "\n");
+		last = -1;
+	}
+}
+
+static void
+account(struct run *ru, struct flow *f, uint32_t tier_idx, int on_node, uint32_t node,
+	uint32_t tier_cfg_idx, uint32_t len, uint64_t ts, const uint8_t *node_down, int hp_cfg)
+{
+	uint64_t sec = (ts - t_start) / 1000000000ull;
+
+	(void)tier_idx;
+	ru->packets++;
+	if (on_node && tier_cfg_idx < MAX_TIERS && sec < nsec)
+		ru->load[tier_cfg_idx][sec] += len;
+	if (on_node && node_down[node])
+		ru->to_down++;
+	if (!f)
+		return;
+	f->run_pkts++;
+	{
+		uint8_t t = on_node ? (uint8_t)tier_cfg_idx : 0xff;
+
+		if (f->seen && t != f->last_tier)
+			f->changes++;
+		f->last_tier = t;
+		if (hp_cfg >= 0 && t == hp_cfg) {
+			ru->hp_packets++;
+			if (!f->on_hp) {
+				f->on_hp = 1;
+				f->hp_first = f->run_pkts;
+			}
+		}
+	}
+	if (f->elephant) {
+		ru->eleph_bytes += len;
+		if (on_node && hp_cfg >= 0 && tier_cfg_idx == (uint32_t)hp_cfg)
+			ru->eleph_bytes_hp += len;
+	}
+	f->last_node = on_node ? node : UINT32_MAX;
+	f->seen = 1;
+}
+
+/* The oracle: elephants on high-perf from their first packet, mice standard; a flow
+ * keeps its node while it is up. */
+static void
+oracle(struct pfse_cluster *cl, const struct pfse_pkt *pkt, struct pfse_decision *d,
+       const uint32_t *tier_index, const uint8_t *node_down, int hp_cfg, int std_cfg)
+{
+	struct flow *f = pkt->status == PFSE_PARSE_OK ? find_flow(pkt, 0) : NULL;
+	int t = f && f->elephant && hp_cfg >= 0 ? hp_cfg : std_cfg;
+	uint64_t hh;
+	uint32_t node;
+
+	d->action = PFSE_ACT_TRANSMIT;
+	d->flow = PFSE_FLOW_NONE;
+	d->tier = PFSE_TIER_NONE;
+	d->node = PFSE_NODE_ANY;
+	if (!f || t < 0)
+		return;
+	if (f->last_node != UINT32_MAX && !node_down[f->last_node] && f->last_tier == t) {
+		node = f->last_node;
+	} else {
+		pfse_cluster_flow_hash(cl, &pkt->key, &hh);
+		if (pfse_cluster_lookup(cl, tier_index[t], hh, &node) < 0)
+			return;
+	}
+	d->action = PFSE_ACT_FORWARD;
+	d->node = (uint16_t)node;
+	d->tier = (uint8_t)tier_index[t];
+}
+
+static int
+run_policy(int policy, struct run *ru, FILE *flows_out)
+{
+	uint32_t tier_index[MAX_TIERS], node_index[MAX_NODES], cfg_of_tier[256];
+	uint8_t node_down[MAX_NODES * 2] = { 0 };
+	struct pfse_cluster *cl = mk_cluster(tier_index, node_index);
+	struct pfse_policy *pol = NULL;
+	struct pfse_engine *e = NULL;
+	struct pfse_engine_backend be[4];
+	struct pfse_model_params mps[4];
+	struct pfse_parser *ps = NULL;
+	struct reader rd;
+	struct pfse_pkt pkts[BURST], *pk[BURST];
+	struct pfse_decision dec[BURST];
+	struct flow *fb[BURST];
+	static uint8_t bufs[BURST][SNAP];
+	uint32_t lens[BURST];
+	unsigned nb = 0, next_ev = 0;
+	int lt = -2, hp_cfg = tier_of_kind(PFSE_TIER_KIND_HIGH_PERF), fail_seen = 0;
+	int std_cfg = tier_of_kind(PFSE_TIER_KIND_STANDARD), bar = isatty(2) && frames > 1000000;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint64_t ts, done = 0, last_plot_sec = UINT64_MAX, last_adv = 0;
+	struct timespec a, b;
+	int r;
+
+	if (!cl)
+		return -ENOMEM;
+	memset(ru, 0, sizeof(*ru));
+	ru->policy = policy;
+	for (unsigned t = 0; t < ntiers; t++) {
+		ru->load[t] = calloc(nsec, sizeof(double));
+		cfg_of_tier[tier_index[t]] = t;
+	}
+	for (unsigned k = 0; k < TOP_PLOT; k++) {
+		ru->pred[k] = calloc(nsec, sizeof(double));
+		ru->act[k] = calloc(nsec, sizeof(double));
+	}
+	for (uint32_t i = 0; i < nflows; i++) {
+		struct flow *f = &flows[i];
+
+		f->run_pkts = f->hp_first = 0;
+		f->changes = 0;
+		f->last_node = UINT32_MAX;
+		f->last_tier = 0xff;
+		f->on_hp = f->seen = 0;
+		f->node_at_fail = UINT32_MAX;
+		f->tier_at_fail = 0xff;
+		f->active_after_fail = f->moved_after_fail = 0;
+		f->engine_flow = PFSE_FLOW_NONE;
+	}
+	if (policy != P_ORACLE && (r = mk_engine(policy, cl, &pol, &e, be, mps)) < 0)
+		return r;
+	for (unsigned i = 0; i < BURST; i++)
+		pk[i] = &pkts[i];
+	memset(&rd, 0, sizeof(rd));
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (;;) {
+		int more = next_frame(&rd, &h, &data, &ts);
+		int flush = nb && (nb == BURST || !more || cur_linktype(&rd) != lt ||
+				   (next_ev < nevents && ts >= t_start + events[next_ev].at));
+
+		if (flush) {
+			if (ps)
+				pfse_parse_burst(ps, pk, nb, NULL);
+			if (e) {
+				pfse_engine_classify(e, pk, nb, dec);
+			} else {
+				for (unsigned i = 0; i < nb; i++)
+					oracle(cl, &pkts[i], &dec[i], tier_index, node_down, hp_cfg,
+					       std_cfg);
+			}
+			for (unsigned i = 0; i < nb; i++) {
+				int on = dec[i].action == PFSE_ACT_FORWARD;
+				uint32_t tc = on ? cfg_of_tier[dec[i].tier] : 0xff;
+
+				fb[i] = pkts[i].status == PFSE_PARSE_OK ? find_flow(&pkts[i], 0)
+									 : NULL;
+				if (fb[i] && e && dec[i].flow != PFSE_FLOW_NONE)
+					fb[i]->engine_flow = dec[i].flow;
+				account(ru, fb[i], dec[i].tier, on, dec[i].node, tc, lens[i],
+					pkts[i].ts, node_down, hp_cfg);
+				if (fail_seen && fb[i] && fb[i]->node_at_fail != UINT32_MAX &&
+				    on && tc == fb[i]->tier_at_fail) {
+					fb[i]->active_after_fail = 1;
+					if (dec[i].node != fb[i]->node_at_fail)
+						fb[i]->moved_after_fail = 1;
+				}
+			}
+			/* time-driven work once per millisecond of the capture's time */
+			if (e && pkts[nb - 1].ts >= last_adv + 1000000) {
+				pfse_engine_advance(e, pkts[nb - 1].ts, 0);
+				last_adv = pkts[nb - 1].ts;
+			}
+			/* the largest flows' forecasts, once a second (predictive run) */
+			if (e && policy == P_PREDICTIVE) {
+				uint64_t sec = (pkts[nb - 1].ts - t_start) / 1000000000ull;
+
+				if (sec != last_plot_sec && sec < nsec) {
+					for (unsigned k = 0; k < ntop; k++) {
+						struct pfse_engine_flow_info fi;
+						struct flow *f = &flows[top[k]];
+
+						fi.size = sizeof(fi);
+						if (f->engine_flow != PFSE_FLOW_NONE &&
+						    pfse_engine_flow_info(e, f->engine_flow, &fi) ==
+							    0)
+							ru->pred[k][sec] = fi.bw;
+					}
+					last_plot_sec = sec;
+				}
+			}
+			done += nb;
+			if (bar)
+				progress(done, policy);
+			nb = 0;
+		}
+		/* health events at their time */
+		while (more && next_ev < nevents && ts >= t_start + events[next_ev].at) {
+			for (unsigned i = 0; i < nnodes; i++) {
+				if (nodes[i].id != events[next_ev].id)
+					continue;
+				pfse_cluster_set_node_health(cl, node_index[i],
+							     events[next_ev].health, 0);
+				node_down[node_index[i]] = events[next_ev].health == PFSE_NODE_DOWN;
+				if (!fail_seen && events[next_ev].health == PFSE_NODE_DOWN) {
+					/* the flows on it now, and where the others are */
+					fail_seen = 1;
+					for (uint32_t k = 0; k < nflows; k++) {
+						flows[k].node_at_fail = flows[k].last_node;
+						flows[k].tier_at_fail = flows[k].last_tier;
+					}
+					ru->ideal_on_fail = node_index[i]; /* resolved below */
+				}
+			}
+			next_ev++;
+		}
+		if (!more)
+			break;
+		if (cur_linktype(&rd) != lt) {
+			struct pfse_parser_params pp;
+
+			pfse_parser_destroy(ps);
+			ps = NULL;
+			lt = cur_linktype(&rd);
+			pfse_parser_params_init(&pp);
+			pp.linktype = (uint32_t)lt;
+			pp.flags = PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH | PFSE_PARSE_F_FIXED_SEED;
+			pp.seed = 42;
+			if (pfse_parser_create(&pp, &ps) < 0)
+				ps = NULL;
+		}
+		memcpy(bufs[nb], data, h->caplen < SNAP ? h->caplen : SNAP);
+		memset(&pkts[nb], 0, sizeof(pkts[nb]));
+		pkts[nb].data = bufs[nb];
+		pkts[nb].caplen = h->caplen < SNAP ? h->caplen : SNAP;
+		pkts[nb].wirelen = h->len;
+		pkts[nb].ts = ts;
+		pkts[nb].status = PFSE_PARSE_ERR_L2_UNSUPPORTED; /* until parsed */
+		lens[nb] = h->len;
+		nb++;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ru->secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	/* scores */
+	if (fail_seen) {
+		uint32_t failed = (uint32_t)ru->ideal_on_fail;
+
+		ru->ideal_on_fail = 0;
+		for (uint32_t k = 0; k < nflows; k++) {
+			struct flow *f = &flows[k];
+
+			if (!f->active_after_fail)
+				continue;
+			if (f->node_at_fail == failed)
+				ru->ideal_on_fail++;
+			if (f->moved_after_fail)
+				ru->moved_on_fail++;
+		}
+	}
+	for (uint32_t k = 0; k < nflows; k++) {
+		struct flow *f = &flows[k];
+
+		ru->changes += f->changes;
+		if (f->elephant) {
+			ru->eleph_flows++;
+			ru->eleph_hp_flows += f->on_hp;
+		} else {
+			ru->mice++;
+			ru->mice_hp += f->on_hp;
+		}
+		ru->hp_flows += f->on_hp;
+		ru->tp_hp += f->on_hp && f->elephant;
+		f->hp_first_by[policy] = f->hp_first;
+		if (flows_out) {
+			char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+			int af = f->key.family == PFSE_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+
+			inet_ntop(af, f->key.src, s, sizeof(s));
+			inet_ntop(af, f->key.dst, d, sizeof(d));
+			fprintf(flows_out, "%u,%s,%u,%s,%u,%llu,%llu,%llu,%llu,%llu,%s\n",
+				f->key.proto, s, ntohs(f->key.sport), d, ntohs(f->key.dport),
+				(unsigned long long)f->packets, (unsigned long long)f->bytes,
+				(unsigned long long)f->first_ts, (unsigned long long)f->last_ts,
+				(unsigned long long)f->hp_first,
+				f->last_tier == 0xff ? "local" : tiers[f->last_tier].name);
+		}
+	}
+	for (unsigned t = 0; t < ntiers; t++) {
+		double cap = tiers[t].capacity;
+
+		for (uint64_t s = 0; s < nsec && cap > 0; s++)
+			if (ru->load[t][s] > cap)
+				ru->overload_s[t]++;
+		ru->overload_total += ru->overload_s[t];
+	}
+	if (e) {
+		struct pfse_engine_stats st;
+
+		st.size = sizeof(st);
+		pfse_engine_stats(e, &st);
+		ru->directive_changes = st.directive_changes;
+		ru->reroute_health = st.reroute_health;
+		ru->flows_created = st.flows_created;
+	}
+	pfse_engine_destroy(e);
+	pfse_policy_destroy(pol);
+	pfse_parser_destroy(ps);
+	pfse_cluster_destroy(cl);
+	ru->done = 1;
+	return 0;
+}
+
+/* ---- forecasts, scored offline on the flows' series ------------------------------------ */
+
+struct fscore {
+	const char *name;
+	double mase, cov80, cov95;
+	uint64_t flows, points;
+};
+
+static void
+score_backend(const char *name, const char *backend, uint32_t flags, struct fscore *out)
+{
+	struct pfse_predictor_params pp;
+	struct pfse_model_params mp;
+	struct pfse_predictor *pred;
+	double msum = 0;
+	uint64_t c80 = 0, c95 = 0, pts = 0, nf = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->name = name;
+	pfse_model_params_init(&mp);
+	mp.flags = flags;
+	pfse_predictor_params_init(&pp);
+	pp.ops = pfse_predictor_backend(backend);
+	pp.model = &mp;
+	if (!pp.ops || pfse_predictor_create(&pp, &pred) < 0)
+		return;
+	for (uint32_t i = 0; i < nflows; i++) {
+		const struct flow *f = &flows[i];
+		uint64_t st[64];
+		double err = 0, scale = 0;
+		uint32_t n = 0;
+
+		if (f->n < 10 || pfse_predictor_state_size(pred) > sizeof(st))
+			continue;
+		pfse_predictor_flow_init(pred, st, NULL);
+		for (uint32_t t = 0; t < f->n; t++) {
+			struct pfse_forecast f80, f95;
+
+			if (t >= 1) {
+				if (pfse_predictor_forecast(pred, st, 1, 0.8, &f80) == 0 &&
+				    pfse_predictor_forecast(pred, st, 1, 0.95, &f95) == 0) {
+					err += fabs(f->series[t] - f80.mean);
+					scale += fabs(f->series[t] - f->series[t - 1]);
+					c80 += f->series[t] >= f80.lo && f->series[t] <= f80.hi;
+					c95 += f->series[t] >= f95.lo && f->series[t] <= f95.hi;
+					n++;
+					pts++;
+				}
+			}
+			pfse_predictor_observe(pred, st, f->series[t], NULL);
+		}
+		if (n && scale > 0) {
+			msum += err / scale; /* both over the same n steps */
+			nf++;
+		}
+	}
+	pfse_predictor_destroy(pred);
+	out->mase = nf ? msum / (double)nf : NAN;
+	out->cov80 = pts ? (double)c80 / (double)pts : NAN;
+	out->cov95 = pts ? (double)c95 / (double)pts : NAN;
+	out->flows = nf;
+	out->points = pts;
+}
+
+/* ---- the report ------------------------------------------------------------------------ */
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median over elephants shunted by both of (hp_first of reactive - of `policy`). */
+static double
+median_lead(int policy, uint64_t *both, uint64_t *only_this)
+{
+	int64_t *v = malloc((size_t)(nflows + 1) * sizeof(*v));
+	uint64_t n = 0;
+	double m;
+
+	*both = *only_this = 0;
+	if (!v)
+		return NAN;
+	for (uint32_t i = 0; i < nflows; i++) {
+		const struct flow *f = &flows[i];
+
+		if (!f->elephant || !f->hp_first_by[policy])
+			continue;
+		if (!f->hp_first_by[P_REACTIVE]) {
+			(*only_this)++;
+			continue;
+		}
+		v[n++] = (int64_t)f->hp_first_by[P_REACTIVE] - (int64_t)f->hp_first_by[policy];
+	}
+	*both = n;
+	qsort(v, n, sizeof(*v), cmp_i64);
+	m = n == 0 ? NAN : (n % 2 ? (double)v[n / 2] : (double)(v[n / 2 - 1] + v[n / 2]) / 2);
+	free(v);
+	return m;
+}
+
+static double
+share(double a, double b)
+{
+	return b > 0 ? a / b : NAN;
+}
+
+static void
+json_num(FILE *f, const char *k, double v, int comma)
+{
+	if (isfinite(v))
+		fprintf(f, "\"%s\":%.6g%s", k, v, comma ? "," : "");
+	else
+		fprintf(f, "\"%s\":null%s", k, comma ? "," : "");
+}
+
+static void
+report(FILE *out, FILE *js, struct run *runs, const struct fscore *fs, unsigned nfs,
+       double floor_s, uint64_t floor_n, long rss_kb)
+{
+	int first = 1;
+	int hp_cfg = tier_of_kind(PFSE_TIER_KIND_HIGH_PERF);
+
+	uint32_t nel = 0;
+
+	for (uint32_t i = 0; i < nflows; i++)
+		nel += (uint32_t)flows[i].elephant;
+	fprintf(out, "%llu frames, %llu bytes, %.1f s; %u flows, %u elephants (>= %llu bytes)\n",
+		(unsigned long long)frames, (unsigned long long)trace_bytes,
+		(double)(t_end - t_start) / 1e9, nflows, nel, (unsigned long long)elephant_bytes);
+	for (unsigned s = 0; s < PFSE_PARSE_STATUS_COUNT; s++)
+		if (unparsed_by[s])
+			fprintf(out, "  unparsed %-26s %llu\n", pfse_parse_status_str(s),
+				(unsigned long long)unparsed_by[s]);
+	fprintf(out, "cluster:");
+	for (unsigned t = 0; t < ntiers; t++)
+		fprintf(out, " %s %.3g Mbit/s%s", tiers[t].name, tiers[t].capacity * 8 / 1e6,
+			t + 1 < ntiers ? "," : "\n");
+	fprintf(out, "\n%-11s %8s %8s %8s %8s %8s %9s %8s %8s %10s %6s\n", "policy", "eleph-hp",
+		"mice-hp", "prec", "recall", "lead", "changes/f", "overld-s", "moved", "ideal",
+		"down");
+	for (int p = 0; p < P_COUNT; p++) {
+		struct run *ru = &runs[p];
+		uint64_t both = 0, only = 0;
+		double lead = p == P_REACTIVE ? 0 : median_lead(p, &both, &only);
+
+		if (!ru->done)
+			continue;
+		fprintf(out,
+			"%-11s %7.1f%% %7.2f%% %8.3f %8.3f %8.1f %9.3f %8.0f %8llu %10llu %6llu\n",
+			policy_names[p], 100 * share(ru->eleph_bytes_hp, ru->eleph_bytes),
+			100 * share(ru->mice_hp, ru->mice), share(ru->tp_hp, ru->hp_flows),
+			share(ru->eleph_hp_flows, ru->eleph_flows), lead,
+			share((double)ru->changes, (double)nflows), ru->overload_total,
+			(unsigned long long)ru->moved_on_fail,
+			(unsigned long long)ru->ideal_on_fail, (unsigned long long)ru->to_down);
+		if (js) {
+			fprintf(js, "%s{\"policy\":\"%s\",", first ? "" : ",", policy_names[p]);
+			first = 0;
+			json_num(js, "elephant_bytes_on_hp_share",
+				 share(ru->eleph_bytes_hp, ru->eleph_bytes), 1);
+			json_num(js, "mice_on_hp_share", share(ru->mice_hp, ru->mice), 1);
+			json_num(js, "elephant_precision", share(ru->tp_hp, ru->hp_flows), 1);
+			json_num(js, "elephant_recall", share(ru->eleph_hp_flows, ru->eleph_flows),
+				 1);
+			json_num(js, "median_lead_packets", lead, 1);
+			json_num(js, "elephants_shunted_by_both", (double)both, 1);
+			json_num(js, "elephants_shunted_only_by_this", (double)only, 1);
+			json_num(js, "overload_seconds", ru->overload_total, 1);
+			fprintf(js, "\"overload_seconds_by_tier\":{");
+			for (unsigned t = 0; t < ntiers; t++)
+				fprintf(js, "\"%s\":%.0f%s", tiers[t].name, ru->overload_s[t],
+					t + 1 < ntiers ? "," : "},");
+			json_num(js, "directive_changes_per_flow",
+				 share((double)ru->changes, (double)nflows), 1);
+			json_num(js, "engine_directive_changes", (double)ru->directive_changes, 1);
+			json_num(js, "flows_moved_on_failure", (double)ru->moved_on_fail, 1);
+			json_num(js, "ideal_flows_moved_on_failure", (double)ru->ideal_on_fail, 1);
+			json_num(js, "packets_to_down_nodes", (double)ru->to_down, 1);
+			json_num(js, "seconds", ru->secs, 1);
+			json_num(js, "packets_per_second", (double)frames / ru->secs, 0);
+			fprintf(js, "}");
+		}
+	}
+	fprintf(out, "\n(eleph-hp: share of elephant bytes on the high-performance tier; mice-hp: "
+		     "share of mice that went there;\n prec/recall: of the flows sent there, "
+		     "elephants / of the elephants, sent there; lead: median packets\n before "
+		     "reactive shunted the same elephant; changes/f: tier changes per flow; "
+		     "overld-s: tier-seconds\n over capacity; moved/ideal: flows that changed "
+		     "node after the first failure / flows on the failed node)\n");
+	fprintf(out, "\nforecasts (100 ms intervals, flows of 10+ intervals, MASE against "
+		     "naive, normal 80%%/95%% intervals):\n");
+	for (unsigned i = 0; i < nfs; i++)
+		fprintf(out, "  %-16s MASE %.3f  coverage %.1f%% / %.1f%%  (%llu flows)\n",
+			fs[i].name, fs[i].mase, 100 * fs[i].cov80, 100 * fs[i].cov95,
+			(unsigned long long)fs[i].flows);
+	if (runs[P_PREDICTIVE].done) {
+		double pps = (double)frames / runs[P_PREDICTIVE].secs;
+		double fl = (double)floor_n / floor_s;
+
+		fprintf(out, "\nspeed: predictive %.0f packets/s; libpcap read alone %.0f "
+			     "packets/s; ratio %.2f\n", pps, fl, fl / pps);
+		fprintf(out, "peak RSS %ld KiB, %.0f bytes per flow\n", rss_kb,
+			nflows ? (double)rss_kb * 1024 / nflows : 0.0);
+	}
+	(void)hp_cfg;
+	if (js) {
+		fprintf(js, "],\"forecasts\":[");
+		for (unsigned i = 0; i < nfs; i++) {
+			fprintf(js, "%s{\"backend\":\"%s\",", i ? "," : "", fs[i].name);
+			json_num(js, "mase", fs[i].mase, 1);
+			json_num(js, "coverage80", fs[i].cov80, 1);
+			json_num(js, "coverage95", fs[i].cov95, 1);
+			json_num(js, "flows", (double)fs[i].flows, 0);
+			fprintf(js, "}");
+		}
+		fprintf(js, "],");
+		json_num(js, "floor_packets_per_second", (double)floor_n / floor_s, 1);
+		json_num(js, "peak_rss_kib", (double)rss_kb, 1);
+		json_num(js, "rss_bytes_per_flow", nflows ? (double)rss_kb * 1024 / nflows : 0, 0);
+		fprintf(js, "}\n");
+	}
+}
+
+/* ---- the plot: tier load per policy, forecasts of the largest flows ------------------- */
+
+static void
+polyline(FILE *f, const double *v, uint64_t n, double x0, double y0, double w, double hgt,
+	 double vmax, const char *color, const char *dash)
+{
+	fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.2\"%s points=\"",
+		color, dash);
+	for (uint64_t s = 0; s < n; s++) {
+		double y = vmax > 0 ? v[s] / vmax : 0;
+
+		fprintf(f, "%.1f,%.1f ", x0 + w * (double)s / (double)(n > 1 ? n - 1 : 1),
+			y0 + hgt - hgt * (y > 1.05 ? 1.05 : y));
+	}
+	fprintf(f, "\"/>\n");
+}
+
+static int
+plot(const char *path, struct run *runs)
+{
+	static const char *const colors[] = { "#1f77b4", "#d62728", "#2ca02c", "#9467bd",
+					      "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f" };
+	FILE *f = fopen(path, "w");
+	unsigned np = 0;
+	double W = 900, ph = 170, y = 40;
+
+	if (!f)
+		return -1;
+	for (int p = 0; p < P_COUNT; p++)
+		np += runs[p].done;
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+		   "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" "
+		   "height=\"100%%\" fill=\"white\"/>\n",
+		W, 60 + (np + 1) * (ph + 50));
+	fprintf(f, "<text x=\"20\" y=\"22\" font-size=\"15\">Tier load per second against "
+		   "capacity (dashed), by policy</text>\n");
+	for (int p = 0; p < P_COUNT; p++) {
+		double vmax = 0;
+
+		if (!runs[p].done)
+			continue;
+		for (unsigned t = 0; t < ntiers; t++) {
+			vmax = tiers[t].capacity > vmax ? tiers[t].capacity : vmax;
+			for (uint64_t s = 0; s < nsec; s++)
+				vmax = runs[p].load[t][s] > vmax ? runs[p].load[t][s] : vmax;
+		}
+		fprintf(f, "<text x=\"20\" y=\"%.0f\">%s (y: 0 to %.3g Mbit/s)</text>\n", y + 12,
+			policy_names[p], vmax * 8 / 1e6);
+		fprintf(f, "<rect x=\"60\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
+			   "stroke=\"#ccc\"/>\n", y + 20, W - 100, ph);
+		for (unsigned t = 0; t < ntiers; t++) {
+			double cap[2] = { tiers[t].capacity, tiers[t].capacity };
+
+			polyline(f, runs[p].load[t], nsec, 60, y + 20, W - 100, ph, vmax,
+				 colors[t % 8], "");
+			if (tiers[t].capacity > 0)
+				polyline(f, cap, 2, 60, y + 20, W - 100, ph, vmax, colors[t % 8],
+					 " stroke-dasharray=\"5,4\"");
+			fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n",
+				70 + 110.0 * t, y + 36, colors[t % 8], tiers[t].name);
+		}
+		y += ph + 50;
+	}
+	if (runs[P_PREDICTIVE].done && ntop) {
+		double vmax = 0;
+
+		for (unsigned k = 0; k < ntop; k++) {
+			const struct flow *fl = &flows[top[k]];
+
+			for (uint64_t s = 0; s < nsec; s++) {
+				double a = 0;
+
+				for (uint32_t q = 0; q < 10; q++) {
+					uint64_t iv = s * 10 + q, first = (fl->first_ts - t_start) /
+									 IV_NS;
+
+					if (iv >= first && iv - first < fl->n)
+						a += fl->series[iv - first];
+				}
+				runs[P_PREDICTIVE].act[k][s] = a;
+				vmax = a > vmax ? a : vmax;
+				if (runs[P_PREDICTIVE].pred[k][s] > vmax)
+					vmax = runs[P_PREDICTIVE].pred[k][s];
+			}
+		}
+		fprintf(f, "<text x=\"20\" y=\"%.0f\">The %u largest flows: bytes/s measured "
+			   "(solid) and forecast by the predictive engine (dashed), 0 to %.3g "
+			   "Mbit/s</text>\n", y + 12, ntop, vmax * 8 / 1e6);
+		fprintf(f, "<rect x=\"60\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
+			   "stroke=\"#ccc\"/>\n", y + 20, W - 100, ph);
+		for (unsigned k = 0; k < ntop; k++) {
+			polyline(f, runs[P_PREDICTIVE].act[k], nsec, 60, y + 20, W - 100, ph, vmax,
+				 colors[k], "");
+			polyline(f, runs[P_PREDICTIVE].pred[k], nsec, 60, y + 20, W - 100, ph,
+				 vmax, colors[k], " stroke-dasharray=\"4,3\"");
+		}
+	}
+	fprintf(f, "</svg>\n");
+	return fclose(f);
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+static int
+parse_event(const char *arg, uint32_t health)
+{
+	char *at = strchr(arg, '@'), *end;
+	double s;
+
+	if (!at || nevents == MAX_EVENTS)
+		return -1;
+	events[nevents].id = strtoull(arg, &end, 10);
+	if (end != at)
+		return -1;
+	s = strtod(at + 1, &end);
+	if (*end || !(s >= 0 && s < 1e9))
+		return -1;
+	events[nevents].at = (uint64_t)(s * 1e9);
+	events[nevents++].health = health;
+	return 0;
+}
+
+static int
+ev_cmp(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+
+	return (x->at > y->at) - (x->at < y->at);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: pfse-replay [--policy predictive|reactive|static|oracle|all]\n"
+		   "                   [--cluster FILE] [--snapshot FILE] [--fail NODE@S]...\n"
+		   "                   [--overload NODE@S]... [--elephant-bytes N] [--bw-mbps X]\n"
+		   "                   [--json FILE] [--flows-out FILE] [--plot FILE.svg]\n"
+		   "                   CAPTURE...\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "cluster", required_argument, NULL, 'c' },
+		{ "snapshot", required_argument, NULL, 's' },
+		{ "fail", required_argument, NULL, 'F' },
+		{ "overload", required_argument, NULL, 'O' },
+		{ "elephant-bytes", required_argument, NULL, 'e' },
+		{ "bw-mbps", required_argument, NULL, 'b' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "flows-out", required_argument, NULL, 'f' },
+		{ "plot", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct run runs[P_COUNT];
+	const char *cluster = NULL, *json = NULL, *flows_path = NULL, *plot_path = NULL;
+	int want[P_COUNT] = { 1, 1, 1, 1 }, opt, first_run = -1;
+	struct fscore fs[4];
+	FILE *fo = NULL, *js = NULL;
+	struct rusage ru;
+	uint64_t floor_n;
+	double floor_s;
+
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			if (strcmp(optarg, "all") != 0) {
+				int k;
+
+				for (k = 0; k < P_COUNT && strcmp(optarg, policy_names[k]); k++)
+					;
+				if (k == P_COUNT) {
+					usage(stderr);
+					return 2;
+				}
+				memset(want, 0, sizeof(want));
+				want[k] = 1;
+			}
+			break;
+		case 'c':
+			cluster = optarg;
+			break;
+		case 's': {
+			int r = pfse_snapshot_read(optarg, NULL, &snap);
+
+			if (r < 0) {
+				fprintf(stderr, "pfse-replay: %s: %s\n", optarg, pfse_strerror(r));
+				return 1;
+			}
+			break;
+		}
+		case 'F':
+		case 'O':
+			if (parse_event(optarg, opt == 'F' ? PFSE_NODE_DOWN : PFSE_NODE_DRAINING) <
+			    0) {
+				fprintf(stderr, "pfse-replay: %s: expected NODE@SECONDS\n", optarg);
+				return 2;
+			}
+			break;
+		case 'e':
+			elephant_bytes = strtoull(optarg, NULL, 10);
+			break;
+		case 'b':
+			bw_mbps = strtod(optarg, NULL);
+			break;
+		case 'j':
+			json = optarg;
+			break;
+		case 'f':
+			flows_path = optarg;
+			break;
+		case 'P':
+			plot_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind == argc || argc - optind > MAX_FILES || elephant_bytes == 0 ||
+	    !(bw_mbps > 0)) {
+		usage(stderr);
+		return 2;
+	}
+	for (int i = optind; i < argc; i++) {
+		char errbuf[PCAP_ERRBUF_SIZE];
+		pcap_t *pc = pcap_open_offline(argv[i], errbuf);
+
+		if (!pc) {
+			fprintf(stderr, "pfse-replay: %s\n", errbuf);
+			return 1;
+		}
+		inputs[ninputs].path = argv[i];
+		inputs[ninputs++].linktype = pcap_datalink(pc);
+		pcap_close(pc);
+	}
+	qsort(events, nevents, sizeof(events[0]), ev_cmp);
+	fmap_mask = (1u << 22) - 1;
+	fmap = malloc((fmap_mask + 1) * sizeof(*fmap));
+	if (!fmap)
+		return 1;
+	memset(fmap, 0xff, (fmap_mask + 1) * sizeof(*fmap));
+	first_pass();
+	if (frames == 0) {
+		fprintf(stderr, "pfse-replay: no frames\n");
+		return 1;
+	}
+	if (cluster ? load_cluster(cluster) < 0 : (default_cluster(), 0))
+		return 1;
+	for (unsigned i = 0; i < nevents; i++) {
+		unsigned k;
+
+		for (k = 0; k < nnodes && nodes[k].id != events[i].id; k++)
+			;
+		if (k == nnodes) {
+			fprintf(stderr, "pfse-replay: no node %llu\n",
+				(unsigned long long)events[i].id);
+			return 2;
+		}
+	}
+	floor_s = floor_pass(&floor_n);
+	if (flows_path) {
+		fo = fopen(flows_path, "w");
+		if (!fo) {
+			fprintf(stderr, "pfse-replay: %s: %s\n", flows_path, strerror(errno));
+			return 1;
+		}
+		fprintf(fo, "proto,src,sport,dst,dport,packets,bytes,first_ts,last_ts,"
+			    "hp_first_packet,final_tier\n");
+	}
+	/* reactive first: the others' lead is measured against it */
+	{
+		static const int order[P_COUNT] = { P_REACTIVE, P_PREDICTIVE, P_STATIC, P_ORACLE };
+
+		for (int i = 0; i < P_COUNT; i++) {
+			int p = order[i];
+			int r;
+
+			if (!want[p] && !(p == P_REACTIVE && want[P_PREDICTIVE]))
+				continue;
+			if (first_run < 0 && want[p])
+				first_run = p;
+			r = run_policy(p, &runs[p], want[p] && p == first_run ? fo : NULL);
+			if (r < 0) {
+				fprintf(stderr, "pfse-replay: %s: %s\n", policy_names[p],
+					pfse_strerror(r));
+				return 1;
+			}
+			runs[p].done = want[p];
+		}
+	}
+	if (fo && fclose(fo) != 0)
+		return 1;
+	score_backend("naive", "naive", 0, &fs[0]);
+	score_backend("ses-log", "ses", PFSE_MODEL_F_LOG1P, &fs[1]);
+	score_backend("holt-damped-log", "holt", PFSE_MODEL_F_DAMPED | PFSE_MODEL_F_LOG1P,
+		      &fs[2]);
+	score_backend("lstm", "lstm", PFSE_MODEL_F_LOG1P, &fs[3]);
+	getrusage(RUSAGE_SELF, &ru);
+	if (json) {
+		js = fopen(json, "w");
+		if (!js) {
+			fprintf(stderr, "pfse-replay: %s: %s\n", json, strerror(errno));
+			return 1;
+		}
+		fprintf(js, "{\"frames\":%llu,\"flows\":%u,\"elephant_bytes\":%llu,\"runs\":[",
+			(unsigned long long)frames, nflows, (unsigned long long)elephant_bytes);
+	}
+	report(stdout, js, runs, fs, 4, floor_s, floor_n, ru.ru_maxrss);
+	if (js && fclose(js) != 0)
+		return 1;
+	if (plot_path && plot(plot_path, runs) < 0) {
+		fprintf(stderr, "pfse-replay: %s: %s\n", plot_path, strerror(errno));
+		return 1;
+	}
+	for (uint32_t i = 0; i < nflows; i++)
+		free(flows[i].series);
+	free(flows);
+	free(fmap);
+	for (int p = 0; p < P_COUNT; p++) {
+		for (unsigned t = 0; t < MAX_TIERS; t++)
+			free(runs[p].load[t]);
+		for (unsigned k = 0; k < TOP_PLOT; k++) {
+			free(runs[p].pred[k]);
+			free(runs[p].act[k]);
+		}
+	}
+	pfse_snapshot_destroy(snap);
+	return 0;
+}
