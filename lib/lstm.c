@@ -316,7 +316,9 @@ sigm_r(float x)
 
 /* On x86-64 with ifunc support, the step is also compiled for AVX2 + FMA and the loader
  * picks the variant the CPU runs (GCC and Clang target_clones). */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+/* (Not under ThreadSanitizer: an ifunc resolver runs before its runtime is set up.) */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
+	!defined(__SANITIZE_THREAD__)
 #define PFSE_LSTM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define PFSE_LSTM_CLONES
