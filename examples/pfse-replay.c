@@ -7,8 +7,8 @@
  *   pfse-replay [options] CAPTURE...
  *     --policy P        predictive | reactive | static | oracle | all (default all)
  *     --cluster FILE    tiers and nodes (below); default: a standard tier of 4 nodes
- *                       with 2x the trace's mean rate, a high-performance tier of 2 nodes
- *                       with 4x, an inspection tier of 1 node, unlimited
+ *                       with the trace's mean rate, a high-performance tier of 2 nodes
+ *                       with its busiest second's, an inspection tier of 1 node, unlimited
  *     --snapshot FILE   start from a snapshot (pfse-train --snapshot): its "history"
  *                       section and its fitted "ses-log" / "holt-damped-log" models
  *     --fail NODE@S, --overload NODE@S   health events S seconds into the replay (node
@@ -16,7 +16,8 @@
  *                       new one); repeatable
  *     --elephant-bytes N  a flow of at least N bytes is an elephant (default 1 MiB)
  *     --bw-mbps X       the shunting threshold of the predictive and reactive policies
- *                       (default 1 Mbit/s)
+ *                       (default: --elephant-bytes per second, 8.39 Mbit/s for 1 MiB)
+ *     --dwell-ms MS     their dwell time (default: the policy's, 1 s)
  *     --json FILE, --flows-out FILE.csv, --plot FILE.svg
  *
  * Policies: predictive = the engine as shipped (class priors shunt a new flow on its
@@ -25,8 +26,9 @@
  * backend (the forecast is the last measured interval); static = everything standard;
  * oracle = every elephant on the high-performance tier from its first packet, knowing
  * each flow's total from a first pass. All runs see the same packets on the same virtual
- * clock (the captures' timestamps; several files play one after another, a timestamp
- * that goes back counts as the latest seen).
+ * clock (the captures' timestamps; several files play one after another 1 s apart, a
+ * timestamp that goes back counts as the latest seen, and a jump forward of more than a
+ * minute, as in spliced captures, plays as 1 s).
  *
  * Cluster file lines: "tier NAME standard|high-perf|inspection CAPACITY_MBPS" and
  * "node TIER_NAME ID CAPACITY_MBPS [WEIGHT]"; 0 = unlimited; '#' starts a comment.
@@ -132,7 +134,8 @@ static size_t fmap_mask;
 static uint64_t unparsed_by[PFSE_PARSE_STATUS_COUNT], frames, trace_bytes;
 static uint64_t t_start, t_end, nsec;
 static uint64_t elephant_bytes = 1u << 20;
-static double bw_mbps = 1;
+static double bw_mbps = 0; /* 0: an elephant's worth of bytes per second */
+static double dwell_ms = 0; /* 0: the policy's default */
 static uint32_t top[TOP_PLOT];
 static unsigned ntop;
 
@@ -175,6 +178,9 @@ next_frame(struct reader *r, struct pcap_pkthdr **h, const u_char **data, uint64
 					r->offset = 0;
 				r->started = 1;
 			}
+			/* a jump of more than a minute (spliced captures) plays as 1 s */
+			if (r->now && raw + r->offset > r->now + 60000000000ull)
+				r->offset = r->now + 1000000000ull - raw;
 			if (raw + r->offset > r->now)
 				r->now = raw + r->offset;
 			*ts = r->now;
@@ -424,21 +430,37 @@ bad:
 	return 0;
 }
 
+/* The default cluster, sized by the trace: a standard tier that carries the mean rate
+ * (what is left when the elephants go elsewhere must fit; everything at once does not),
+ * a high-performance tier that carries the busiest second, an inspection node. */
 static void
 default_cluster(void)
 {
-	double mean = (double)trace_bytes / (double)nsec;
+	double mean = (double)trace_bytes / (double)nsec, peak = 0;
+	double *sec = calloc(nsec, sizeof(double));
 
+	for (uint32_t i = 0; sec && i < nflows; i++)
+		for (uint32_t k = 0; k < flows[i].n; k++) {
+			uint64_t s = ((flows[i].first_ts - t_start) / IV_NS + k) / 10;
+
+			if (s < nsec)
+				sec[s] += flows[i].series[k];
+		}
+	for (uint64_t s = 0; sec && s < nsec; s++)
+		peak = sec[s] > peak ? sec[s] : peak;
+	free(sec);
 	if (mean < 1000)
 		mean = 1000;
-	tiers[0] = (struct tier_cfg){ "standard", PFSE_TIER_KIND_STANDARD, 2 * mean };
-	tiers[1] = (struct tier_cfg){ "high-perf", PFSE_TIER_KIND_HIGH_PERF, 4 * mean };
+	if (peak < mean)
+		peak = mean;
+	tiers[0] = (struct tier_cfg){ "standard", PFSE_TIER_KIND_STANDARD, mean };
+	tiers[1] = (struct tier_cfg){ "high-perf", PFSE_TIER_KIND_HIGH_PERF, peak };
 	tiers[2] = (struct tier_cfg){ "inspection", PFSE_TIER_KIND_INSPECTION, 0 };
 	ntiers = 3;
 	for (unsigned i = 0; i < 4; i++)
-		nodes[nnodes++] = (struct node_cfg){ 0, 1 + i, mean / 2, 1 };
+		nodes[nnodes++] = (struct node_cfg){ 0, 1 + i, mean / 4, 1 };
 	for (unsigned i = 0; i < 2; i++)
-		nodes[nnodes++] = (struct node_cfg){ 1, 101 + i, 2 * mean, 1 };
+		nodes[nnodes++] = (struct node_cfg){ 1, 101 + i, peak / 2, 1 };
 	nodes[nnodes++] = (struct node_cfg){ 2, 201, 0, 1 };
 }
 
@@ -501,6 +523,7 @@ mk_engine(int policy, struct pfse_cluster *cl, struct pfse_policy **pol, struct 
 	pfse_policy_params_init(&pp);
 	pp.cluster = cl;
 	pp.bw_enter = policy == P_STATIC ? 0 : bw_mbps * 1e6 / 8;
+	pp.dwell_ns = (uint64_t)(dwell_ms * 1e6);
 	if (policy == P_STATIC) {
 		pp.p_elephant_enter = 2;
 		pp.flags = PFSE_POLICY_F_NO_ANOMALY | PFSE_POLICY_F_NO_PRIOR;
@@ -1252,6 +1275,7 @@ main(int argc, char **argv)
 		{ "overload", required_argument, NULL, 'O' },
 		{ "elephant-bytes", required_argument, NULL, 'e' },
 		{ "bw-mbps", required_argument, NULL, 'b' },
+		{ "dwell-ms", required_argument, NULL, 'w' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "flows-out", required_argument, NULL, 'f' },
 		{ "plot", required_argument, NULL, 'P' },
@@ -1309,6 +1333,13 @@ main(int argc, char **argv)
 		case 'b':
 			bw_mbps = strtod(optarg, NULL);
 			break;
+		case 'w':
+			dwell_ms = strtod(optarg, NULL);
+			if (!(dwell_ms >= 0 && dwell_ms < 1e7)) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'j':
 			json = optarg;
 			break;
@@ -1326,6 +1357,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (bw_mbps == 0)
+		bw_mbps = (double)elephant_bytes * 8 / 1e6;
 	if (optind == argc || argc - optind > MAX_FILES || elephant_bytes == 0 ||
 	    !(bw_mbps > 0)) {
 		usage(stderr);
