@@ -18,6 +18,8 @@
  *     --bw-mbps X       the shunting threshold of the predictive and reactive policies
  *                       (default: --elephant-bytes per second, 8.39 Mbit/s for 1 MiB)
  *     --dwell-ms MS     their dwell time (default: the policy's, 1 s)
+ *     --upper           the predictive policy compares the forecast's upper bound (its
+ *                       calibrated 95% interval) with the threshold, not its mean
  *     --json FILE, --flows-out FILE.csv, --plot FILE.svg
  *
  * Policies: predictive = the engine as shipped (class priors shunt a new flow on its
@@ -136,6 +138,7 @@ static uint64_t t_start, t_end, nsec;
 static uint64_t elephant_bytes = 1u << 20;
 static double bw_mbps = 0; /* 0: an elephant's worth of bytes per second */
 static double dwell_ms = 0; /* 0: the policy's default */
+static int upper;           /* --upper: predictive compares the forecast's upper bound */
 static uint32_t top[TOP_PLOT];
 static unsigned ntop;
 
@@ -530,6 +533,8 @@ mk_engine(int policy, struct pfse_cluster *cl, struct pfse_policy **pol, struct 
 	}
 	if (policy == P_REACTIVE)
 		pp.flags = PFSE_POLICY_F_NO_PRIOR;
+	if (policy == P_PREDICTIVE && upper)
+		pp.flags |= PFSE_POLICY_F_UPPER;
 	r = pfse_policy_create(&pp, pol);
 	if (r < 0)
 		return r;
@@ -1276,6 +1281,7 @@ main(int argc, char **argv)
 		{ "elephant-bytes", required_argument, NULL, 'e' },
 		{ "bw-mbps", required_argument, NULL, 'b' },
 		{ "dwell-ms", required_argument, NULL, 'w' },
+		{ "upper", no_argument, NULL, 'u' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "flows-out", required_argument, NULL, 'f' },
 		{ "plot", required_argument, NULL, 'P' },
@@ -1332,6 +1338,9 @@ main(int argc, char **argv)
 			break;
 		case 'b':
 			bw_mbps = strtod(optarg, NULL);
+			break;
+		case 'u':
+			upper = 1;
 			break;
 		case 'w':
 			dwell_ms = strtod(optarg, NULL);

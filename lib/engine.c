@@ -41,6 +41,7 @@
 
 #define EF_SEEN 0x01u    /* a sample was observed */
 #define EF_ANOMALY 0x02u /* the latest sample was an anomaly */
+#define EF_MOVED 0x04u   /* its directive changed since its first placement */
 
 /* 80 bytes: with the table's series before it in the cold record, the header and a Holt
  * state fill three cache lines; the complexity state (a fourth) is read only when the
@@ -266,6 +267,7 @@ set_directive(struct pfse_engine *e, uint32_t f, struct eflow *h, const struct p
 
 	pfse_flow_table_set_directive(e->t, f, d);
 	h->since_iv = (uint32_t)since_iv;
+	h->flags |= EF_MOVED;
 	acct_del(e, h);
 	acct_add(e, h, d->tier, node);
 	e->st.directive_changes++;
@@ -306,6 +308,11 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint64_
 	in.crit = h->crit;
 	in.p_elephant = h->p_elephant / 65535.0;
 	in.flags = flags;
+	/* still where it was put by default, knowing nothing: the first evidence may move it
+	 * at once (a prior-based placement keeps its dwell) */
+	if (!(flags & PFSE_POLICY_IN_NEW) && !(h->flags & EF_MOVED) &&
+	    cur.reason == PFSE_REASON_DEFAULT)
+		in.flags |= PFSE_POLICY_IN_INITIAL;
 	in.current = cur;
 	r = pfse_policy_decide(e->pol, &in, &d);
 	if (r < 0)
@@ -346,6 +353,8 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint64_
 	if (d.tier == cur.tier && !(flags & PFSE_POLICY_IN_NEW))
 		d.node = cur.node; /* same tier, new reason: keep the node */
 	set_directive(e, f, h, &d, now_iv);
+	if (flags & PFSE_POLICY_IN_NEW)
+		h->flags &= ~EF_MOVED; /* the first placement */
 }
 
 /* ---- observing ----------------------------------------------------------------------- */

@@ -9,6 +9,7 @@
  *   hot      cap x 128 B   what every packet touches: key, last seen, open interval,
  *                          TCP flags, state (line 0); per-direction counters, first seen,
  *                          cookie, timing-wheel links, directive (line 1)
+ *   used     cap / 8 B     a bit per record in use (iteration skips empty stretches)
  *   cold     cap x stride  series (W x u32 bytes, W x u16 packets) and predictor slot,
  *                          touched only when an interval closes
  *   wheel    2^k x 8 B     timing-wheel list heads (sentinels)
@@ -250,7 +251,8 @@ load_params(const struct pfse_flow_table_params *p, struct pfse_flow_table_param
 	g->age_shift = log2_ceil((2 * tmax) >> 15);
 	g->bytes = sizeof(struct pfse_flow_table) +
 		   (size_t)g->nbuckets * sizeof(struct ft_bucket) +
-		   (size_t)g->cap * sizeof(struct ft_hot) + (size_t)g->cap * g->cold_stride +
+		   (size_t)g->cap * sizeof(struct ft_hot) + ((size_t)g->cap + 63) / 64 * 8 +
+		   (size_t)g->cap * g->cold_stride +
 		   (size_t)g->wheel_slots * sizeof(struct ft_link);
 	return 0;
 }

@@ -178,6 +178,7 @@ pfse_policy_decide(const struct pfse_policy *pol, const struct pfse_policy_input
 	}
 	/* dwell: a directive set less than dwell_ns ago stays */
 	if (cur->reason != PFSE_REASON_NONE && tier != cur->tier &&
+	    !(in->flags & PFSE_POLICY_IN_INITIAL) &&
 	    (in->now < cur->since || in->now - cur->since < pol->p.dwell_ns)) {
 		*out = *cur;
 		return 0;

@@ -130,11 +130,22 @@ START_TEST(rules_in_order)
 		ck_assert_int_eq(decide(rpol, &ri, &rd), 1);
 		ck_assert_uint_eq(rd.tier, t_std);
 		ck_assert_uint_eq(rd.reason, PFSE_REASON_DEFAULT);
-		ri.now = 20 * SEC;
-		ri.bw = ri.bw_hi = 2e6; /* its own forecast crosses: shunted */
+		/* its own forecast crosses within the dwell: held, unless the directive is
+		 * still its first, default placement */
+		ri.now = 10 * SEC + 300 * MS;
+		ri.bw = ri.bw_hi = 2e6;
+		ck_assert_int_eq(decide(rpol, &ri, &rd), 0);
+		ck_assert_uint_eq(rd.tier, t_std);
+		ri.bw = ri.bw_hi = 2e6;
+		ri.flags = PFSE_POLICY_IN_INITIAL;
 		ck_assert_int_eq(decide(rpol, &ri, &rd), 1);
 		ck_assert_uint_eq(rd.tier, t_hp);
 		ck_assert_uint_eq(rd.reason, PFSE_REASON_BANDWIDTH);
+		/* and once moved, the dwell holds it */
+		ri.now += 100 * MS;
+		ri.bw = ri.bw_hi = 1000;
+		ck_assert_int_eq(decide(rpol, &ri, &rd), 0);
+		ck_assert_uint_eq(rd.tier, t_hp);
 		pfse_policy_destroy(rpol);
 	}
 	/* it turns out small: it stays until its dwell is over, then goes */

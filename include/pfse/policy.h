@@ -23,8 +23,9 @@
  *     _COMPLEXITY, _CRITICALITY), and leaves it when all three are below their exit
  *     thresholds (hysteresis: exit <= enter). A flow in the inspection tier returns to
  *     this rule once its dwell time is over.
- *  5. Dwell: a directive set less than `dwell_ns` ago is kept (rule 2 excepted), so a
- *     flow whose forecast oscillates around a threshold changes at most once per dwell.
+ *  5. Dwell: a directive set less than `dwell_ns` ago is kept (rule 2 excepted, and a
+ *     flow's first placement, PFSE_POLICY_IN_INITIAL), so a flow whose forecast
+ *     oscillates around a threshold changes at most once per dwell.
  * A threshold of 0 disables its rule. Bandwidths are bytes per second, compared with the
  * forecast's mean, or its upper bound with PFSE_POLICY_F_UPPER.
  *
@@ -114,6 +115,10 @@ pfse_policy_params_init(struct pfse_policy_params *p)
  * @{ */
 #define PFSE_POLICY_IN_NEW (1u << 0)     /**< a new flow: decide from the prior */
 #define PFSE_POLICY_IN_ANOMALY (1u << 1) /**< its latest sample was an anomaly */
+/** The current directive is the flow's first, default placement (made knowing nothing
+ *  of it): the dwell (rule 5) does not hold it, so the first evidence can move the flow
+ *  at once. @since 0.2 */
+#define PFSE_POLICY_IN_INITIAL (1u << 2)
 /** @} */
 
 /** What the policy decides from. Prepare with pfse_policy_input_init(). */
