@@ -905,9 +905,17 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 
 /* ---- forecasts, scored offline on the flows' series ------------------------------------ */
 
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
 struct fscore {
 	const char *name;
-	double mase, cov80, cov95;
+	double mase, mase_median, cov80, cov95;
 	uint64_t flows, points;
 };
 
@@ -917,7 +925,7 @@ score_backend(const char *name, const char *backend, uint32_t flags, struct fsco
 	struct pfse_predictor_params pp;
 	struct pfse_model_params mp;
 	struct pfse_predictor *pred;
-	double msum = 0;
+	double msum = 0, *ratios = malloc(((size_t)nflows + 1) * sizeof(double));
 	uint64_t c80 = 0, c95 = 0, pts = 0, nf = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -927,8 +935,10 @@ score_backend(const char *name, const char *backend, uint32_t flags, struct fsco
 	pfse_predictor_params_init(&pp);
 	pp.ops = pfse_predictor_backend(backend);
 	pp.model = &mp;
-	if (!pp.ops || pfse_predictor_create(&pp, &pred) < 0)
+	if (!ratios || !pp.ops || pfse_predictor_create(&pp, &pred) < 0) {
+		free(ratios);
 		return;
+	}
 	for (uint32_t i = 0; i < nflows; i++) {
 		const struct flow *f = &flows[i];
 		uint64_t st[64];
@@ -955,12 +965,17 @@ score_backend(const char *name, const char *backend, uint32_t flags, struct fsco
 			pfse_predictor_observe(pred, st, f->series[t], NULL);
 		}
 		if (n && scale > 0) {
-			msum += err / scale; /* both over the same n steps */
-			nf++;
+			ratios[nf] = err / scale; /* both over the same n steps */
+			msum += ratios[nf++];
 		}
 	}
 	pfse_predictor_destroy(pred);
 	out->mase = nf ? msum / (double)nf : NAN;
+	qsort(ratios, nf, sizeof(double), cmp_dbl);
+	out->mase_median = nf == 0 ? NAN
+				   : (nf % 2 ? ratios[nf / 2]
+					     : (ratios[nf / 2 - 1] + ratios[nf / 2]) / 2);
+	free(ratios);
 	out->cov80 = pts ? (double)c80 / (double)pts : NAN;
 	out->cov95 = pts ? (double)c95 / (double)pts : NAN;
 	out->flows = nf;
@@ -1098,9 +1113,9 @@ report(FILE *out, FILE *js, struct run *runs, const struct fscore *fs, unsigned 
 	fprintf(out, "\nforecasts (100 ms intervals, flows of 10+ intervals, MASE against "
 		     "naive, normal 80%%/95%% intervals):\n");
 	for (unsigned i = 0; i < nfs; i++)
-		fprintf(out, "  %-16s MASE %.3f  coverage %.1f%% / %.1f%%  (%llu flows)\n",
-			fs[i].name, fs[i].mase, 100 * fs[i].cov80, 100 * fs[i].cov95,
-			(unsigned long long)fs[i].flows);
+		fprintf(out, "  %-16s MASE mean %.3f median %.3f  coverage %.1f%% / %.1f%%  "
+			     "(%llu flows)\n", fs[i].name, fs[i].mase, fs[i].mase_median,
+			100 * fs[i].cov80, 100 * fs[i].cov95, (unsigned long long)fs[i].flows);
 	if (runs[P_PREDICTIVE].done) {
 		double pps = (double)frames / runs[P_PREDICTIVE].secs;
 		double fl = (double)floor_n / floor_s;
@@ -1116,6 +1131,7 @@ report(FILE *out, FILE *js, struct run *runs, const struct fscore *fs, unsigned 
 		for (unsigned i = 0; i < nfs; i++) {
 			fprintf(js, "%s{\"backend\":\"%s\",", i ? "," : "", fs[i].name);
 			json_num(js, "mase", fs[i].mase, 1);
+			json_num(js, "mase_median", fs[i].mase_median, 1);
 			json_num(js, "coverage80", fs[i].cov80, 1);
 			json_num(js, "coverage95", fs[i].cov95, 1);
 			json_num(js, "flows", (double)fs[i].flows, 0);
