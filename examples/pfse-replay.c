@@ -111,6 +111,8 @@ struct run {
 		eleph_hp_flows;
 	double overload_s[MAX_TIERS], overload_total;
 	uint64_t moved_on_fail, ideal_on_fail;
+	uint64_t node_bytes[MAX_NODES], local_bytes; /* by cluster node index */
+	uint32_t node_cfg_of[MAX_NODES];             /* cluster node index -> nodes[] */
 	double *load[MAX_TIERS]; /* bytes per second, per tier */
 	uint64_t directive_changes, reroute_health, flows_created;
 	double *pred[TOP_PLOT], *act[TOP_PLOT]; /* predictive: bytes/s per second */
@@ -613,6 +615,10 @@ account(struct run *ru, struct flow *f, uint32_t tier_idx, int on_node, uint32_t
 	ru->packets++;
 	if (on_node && tier_cfg_idx < MAX_TIERS && sec < nsec)
 		ru->load[tier_cfg_idx][sec] += len;
+	if (on_node && node < MAX_NODES)
+		ru->node_bytes[node] += len;
+	else if (!on_node)
+		ru->local_bytes += len;
 	if (on_node && node_down[node])
 		ru->to_down++;
 	if (!f)
@@ -704,6 +710,9 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 		ru->load[t] = calloc(nsec, sizeof(double));
 		cfg_of_tier[tier_index[t]] = t;
 	}
+	for (unsigned i = 0; i < nnodes; i++)
+		if (node_index[i] < MAX_NODES)
+			ru->node_cfg_of[node_index[i]] = i;
 	for (unsigned k = 0; k < TOP_PLOT; k++) {
 		ru->pred[k] = calloc(nsec, sizeof(double));
 		ru->act[k] = calloc(nsec, sizeof(double));
@@ -1099,10 +1108,35 @@ report(FILE *out, FILE *js, struct run *runs, const struct fscore *fs, unsigned 
 			json_num(js, "flows_moved_on_failure", (double)ru->moved_on_fail, 1);
 			json_num(js, "ideal_flows_moved_on_failure", (double)ru->ideal_on_fail, 1);
 			json_num(js, "packets_to_down_nodes", (double)ru->to_down, 1);
+			fprintf(js, "\"node_bytes\":{");
+			for (unsigned n = 0, k = 0; n < MAX_NODES; n++) {
+				const struct node_cfg *nc = &nodes[ru->node_cfg_of[n]];
+
+				if (ru->node_bytes[n])
+					fprintf(js, "%s\"%s/%llu\":%llu", k++ ? "," : "",
+						tiers[nc->tier].name, (unsigned long long)nc->id,
+						(unsigned long long)ru->node_bytes[n]);
+			}
+			fprintf(js, "},\"local_bytes\":%llu,", (unsigned long long)ru->local_bytes);
 			json_num(js, "seconds", ru->secs, 1);
 			json_num(js, "packets_per_second", (double)frames / ru->secs, 0);
 			fprintf(js, "}");
 		}
+	}
+	fprintf(out, "\nload (bytes) per node, by policy:\n");
+	for (int p = 0; p < P_COUNT; p++) {
+		if (!runs[p].done)
+			continue;
+		fprintf(out, "  %-11s", policy_names[p]);
+		for (unsigned n = 0; n < MAX_NODES; n++) {
+			const struct node_cfg *nc = &nodes[runs[p].node_cfg_of[n]];
+
+			if (runs[p].node_bytes[n])
+				fprintf(out, " %s/%llu %llu", tiers[nc->tier].name,
+					(unsigned long long)nc->id,
+					(unsigned long long)runs[p].node_bytes[n]);
+		}
+		fprintf(out, " local %llu\n", (unsigned long long)runs[p].local_bytes);
 	}
 	fprintf(out, "\n(eleph-hp: share of elephant bytes on the high-performance tier; mice-hp: "
 		     "share of mice that went there;\n prec/recall: of the flows sent there, "
