@@ -437,8 +437,12 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 				      e->z95[h->backend][age_of(h->samples)], &fc) == 0) {
 		double crit;
 
-		h->bw = (float)(fc.mean * e->per_s);
-		h->bw_hi = (float)(fc.hi * e->per_s);
+		/* never below what the flow just did: a level forecast (SES on log, the
+		 * usual choice on bursty flows) lags a ramp such as slow start */
+		double m = fc.mean > last ? fc.mean : last;
+
+		h->bw = (float)(m * e->per_s);
+		h->bw_hi = (float)((fc.hi > m ? fc.hi : m) * e->per_s);
 		if (fc.mean <= last || !e->use_crit)
 			h->crit = h->priority; /* no growth (or no use for it): the priority */
 		else if (pfse_criticality(h->priority, last, &fc, e->crit_gain, &crit) == 0)

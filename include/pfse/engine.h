@@ -19,7 +19,9 @@
  *
  * When a flow's interval closes (its first packet after the boundary), the closed
  * sample and the silent intervals since (at most 64 of them) go to its backend; the
- * forecast h intervals ahead, the rewrite complexity, the criticality (class priority
+ * forecast h intervals ahead (or the interval that just closed, when it is larger: a
+ * level forecast lags a ramp, and a forecast should never make the engine slower than
+ * measuring), the rewrite complexity, the criticality (class priority
  * raised by forecast growth) and the anomaly flag go to the policy, whose directive is
  * then checked against the tier's capacity budget (the forecasts of the flows admitted
  * to a tier stay under capacity x target_util x budget_share; the flows of least value,
