@@ -4,7 +4,8 @@
  * distribution, and a ground-truth CSV of every flow.
  *
  *   pfse-synth --cdf FILE -o OUT.pcap [--truth OUT.csv] [--flows N] [--load-mbps X]
- *              [--ipv6-share F] [--unit auto|bytes|packets] [--seed S] [--verify]
+ *              [--ipv6-share F] [--unit auto|bytes|packets] [--seed S] [--classes N]
+ *              [--verify]
  *
  * Flows arrive as a Poisson process whose rate makes the offered load --load-mbps
  * (default 1000) given the distribution's mean. Each is a TCP connection from a client
@@ -21,6 +22,11 @@
  * lines, like Homa's first-line mean, skipped). Sizes are bytes, except with --unit
  * packets (1460-byte packets), which --unit auto (the default) picks for files named
  * *MsgSizeDist* (Homa's DCTCP files). Every file in ../shared/data/dist/ is read.
+ *
+ * --classes N (1 to 64) ties sizes to services, as in data centres where storage,
+ * backup or video servers carry the large flows: a flow whose size lies in the k-th of N
+ * equal-probability bands of the distribution goes to server port 8000 + k. Without it
+ * ports are 80 or 443 whatever the size: no signal before a flow has shown its size.
  *
  * --verify reads the written pcap back through libpfse's parser and checks every flow's
  * packets and wire bytes against the truth. The same seed writes the same bytes.
@@ -139,11 +145,13 @@ cdf_mean(const struct cdf *c)
 	return m;
 }
 
+/* A size by inverse transform; *up receives the uniform draw (the size's quantile). */
 static double
-draw_size(const struct cdf *c)
+draw_size(const struct cdf *c, double *up)
 {
 	double u = unif();
 
+	*up = u;
 	if (u <= c->p[0])
 		return c->size[0];
 	for (unsigned i = 1; i < c->n; i++) {
@@ -457,7 +465,8 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: pfse-synth --cdf FILE -o OUT.pcap [--truth OUT.csv] [--flows N]\n"
 		   "                  [--load-mbps X] [--ipv6-share F]\n"
-		   "                  [--unit auto|bytes|packets] [--seed S] [--verify]\n");
+		   "                  [--unit auto|bytes|packets] [--seed S] [--classes N]\n"
+		   "                  [--verify]\n");
 }
 
 int
@@ -472,11 +481,13 @@ main(int argc, char **argv)
 		{ "unit", required_argument, NULL, 'u' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "verify", no_argument, NULL, 'V' },
+		{ "classes", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cdf_path = NULL, *out = NULL, *truth = NULL, *unit = "auto";
 	unsigned long nflows = 1000;
+	unsigned classes = 0;
 	double load = 1000, v6share = 0.3, t = 0, mean;
 	uint64_t seed = 1, pkts = 0, bytes = 0;
 	static struct cdf c;
@@ -516,6 +527,13 @@ main(int argc, char **argv)
 		case 'V':
 			do_verify = 1;
 			break;
+		case 'C':
+			classes = (unsigned)strtoul(optarg, NULL, 10);
+			if (classes > 64) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -545,7 +563,7 @@ main(int argc, char **argv)
 		return 1;
 	/* arrivals: Poisson at load / mean flows per second, from t = 1 s */
 	for (uint32_t i = 0; i < nflows; i++) {
-		double sz = draw_size(&c);
+		double u, sz = draw_size(&c, &u);
 
 		t += -log(unif()) * mean * 8 / (load * 1e6);
 		fl[i].size = sz < 1 ? 1 : (uint64_t)sz;
@@ -554,6 +572,10 @@ main(int argc, char **argv)
 		fl[i].server = (uint32_t)(rnd64() % SERVERS);
 		fl[i].cport = (uint16_t)(1024 + rnd64() % 60000);
 		fl[i].sport = rnd64() % 3 ? 443 : 80;
+		if (classes) /* the service tells the size band */
+			fl[i].sport = (uint16_t)(8000 + (u * classes < classes - 1
+								 ? (unsigned)(u * classes)
+								 : classes - 1));
 		fl[i].v6 = unif() < v6share;
 	}
 	dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535,
