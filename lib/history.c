@@ -24,6 +24,7 @@
 
 #include "internal.h"
 #include "history_priv.h"
+#include "le.h"
 
 #define FORMAT_VERSION 1u
 #define MAGIC "PFSEHIS1"
@@ -467,61 +468,6 @@ pfse_history_merge(struct pfse_history *dst, struct pfse_history *src)
 }
 
 /* ---- serialisation ------------------------------------------------------------------- */
-
-static inline void
-put32(uint8_t **p, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		*(*p)++ = (uint8_t)(v >> (8 * i));
-}
-
-static inline void
-put64(uint8_t **p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		*(*p)++ = (uint8_t)(v >> (8 * i));
-}
-
-static inline void
-putd(uint8_t **p, double d)
-{
-	uint64_t v;
-
-	memcpy(&v, &d, 8);
-	put64(p, v);
-}
-
-static inline uint32_t
-get32(const uint8_t **p)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < 4; i++)
-		v |= (uint32_t)(*p)[i] << (8 * i);
-	*p += 4;
-	return v;
-}
-
-static inline uint64_t
-get64(const uint8_t **p)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < 8; i++)
-		v |= (uint64_t)(*p)[i] << (8 * i);
-	*p += 8;
-	return v;
-}
-
-static inline double
-getd(const uint8_t **p)
-{
-	uint64_t v = get64(p);
-	double d;
-
-	memcpy(&d, &v, 8);
-	return d;
-}
 
 static size_t
 class_bytes(const struct pfse_history *h)

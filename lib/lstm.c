@@ -19,6 +19,7 @@
 
 #include "internal.h"
 #include "lstm_priv.h"
+#include "le.h"
 
 #define MAGIC "PFSELSTM"
 #define FORMAT_VERSION 1u
@@ -64,42 +65,6 @@ PFSE_API uint32_t
 pfse_lstm_hidden(const struct pfse_lstm *m)
 {
 	return m ? m->H : 0;
-}
-
-static inline void
-put32(uint8_t **p, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		*(*p)++ = (uint8_t)(v >> (8 * i));
-}
-
-static inline void
-put64(uint8_t **p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		*(*p)++ = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint32_t
-get32(const uint8_t **p)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < 4; i++)
-		v |= (uint32_t)(*p)[i] << (8 * i);
-	*p += 4;
-	return v;
-}
-
-static inline uint64_t
-get64(const uint8_t **p)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < 8; i++)
-		v |= (uint64_t)(*p)[i] << (8 * i);
-	*p += 8;
-	return v;
 }
 
 static inline uint32_t

@@ -27,6 +27,7 @@
 
 #include "internal.h"
 #include "lstm_priv.h"
+#include "le.h"
 
 #define MAGIC "PFSESNAP"
 #define FORMAT_VERSION 1u
@@ -53,63 +54,6 @@ static inline size_t
 pad8(size_t n)
 {
 	return (n + 7) & ~(size_t)7;
-}
-
-static void
-put32(uint8_t **p, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		(*p)[i] = (uint8_t)(v >> (8 * i));
-	*p += 4;
-}
-
-static void
-put64(uint8_t **p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		(*p)[i] = (uint8_t)(v >> (8 * i));
-	*p += 8;
-}
-
-static uint32_t
-get32(const uint8_t **p)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < 4; i++)
-		v |= (uint32_t)(*p)[i] << (8 * i);
-	*p += 4;
-	return v;
-}
-
-static uint64_t
-get64(const uint8_t **p)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < 8; i++)
-		v |= (uint64_t)(*p)[i] << (8 * i);
-	*p += 8;
-	return v;
-}
-
-static void
-putd(uint8_t **p, double d)
-{
-	uint64_t v;
-
-	memcpy(&v, &d, 8);
-	put64(p, v);
-}
-
-static double
-getd(const uint8_t **p)
-{
-	uint64_t v = get64(p);
-	double d;
-
-	memcpy(&d, &v, 8);
-	return d;
 }
 
 /* ---- the object ------------------------------------------------------------------------ */
