@@ -437,6 +437,41 @@ START_TEST(emerging_elephant_and_demoted_mouse)
 }
 END_TEST
 
+START_TEST(first_evidence_moves_at_once)
+{
+	/* A flow of a class with no history starts on the default (here the local path).
+	 * Its first closed interval already carries 150 kB (1.5 MB/s, above the 1 MB/s
+	 * threshold): it is shunted then, not a dwell (1 s) after its creation, because a
+	 * default placement made knowing nothing starts no dwell; and the policy sees at
+	 * least that interval whatever the forecast (a level forecast lags a ramp). Once
+	 * moved, the dwell holds it. */
+	struct world_opts o = { .bw_enter = 1e6 };
+	struct world w = mkworld(&o);
+	struct pfse_pkt p;
+	struct pfse_decision d;
+	uintptr_t id = 0;
+	uint64_t t = 10 * SEC;
+
+	p = mkpkt(33000, 7000, 1500, t, ++id);
+	ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_TRANSMIT);
+	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_DEFAULT);
+	for (unsigned k = 1; k < 100; k++) {
+		p = mkpkt(33000, 7000, 1500, t + k * MS, ++id);
+		ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_TRANSMIT);
+	}
+	/* the first packet of the next interval closes the first one */
+	p = mkpkt(33000, 7000, 1500, t + 100 * MS, ++id);
+	d = one(&w, &p);
+	ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+	ck_assert(d.node == w.hp_nodes[0] || d.node == w.hp_nodes[1]);
+	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_BANDWIDTH);
+	/* it goes quiet: kept for its dwell */
+	p = mkpkt(33000, 7000, 100, t + 350 * MS, ++id);
+	ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_FORWARD);
+	freeworld(&w);
+}
+END_TEST
+
 /* n flows of class "prior elephant": start them all, return their nodes. */
 static void
 start_hp_flows(struct world *w, unsigned n, uint64_t t, uint32_t *nodes, uintptr_t *id)
@@ -811,6 +846,7 @@ engine_suite(void)
 	tc = tcase_create("decisions");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, emerging_elephant_and_demoted_mouse);
+	tcase_add_test(tc, first_evidence_moves_at_once);
 	tcase_add_test(tc, affinity_and_health);
 	tcase_add_test(tc, predictive_overload_moves_flows);
 	tcase_add_test(tc, tier_budget_keeps_the_valuable);
