@@ -544,6 +544,7 @@ mk_engine(int policy, struct pfse_cluster *cl, struct pfse_policy **pol, struct 
 	ep.cluster = cl;
 	ep.policy = *pol;
 	ep.elephant_bytes = elephant_bytes;
+	ep.max_classes = 4096; /* as pfse-train's histories */
 	if (policy == P_REACTIVE) {
 		pfse_model_params_init(&mps[0]);
 		be[0].ops = pfse_predictor_backend("naive");

@@ -20,6 +20,8 @@
  *                        ARIMA models fitted to their pooled series ("ses-log",
  *                        "holt-damped-log", "arima") and the LSTM ("lstm"); it is read
  *                        back and its sections listed
+ *     --elephant-bytes N the history's elephant size (default 1 MiB; must match the
+ *                        engine that loads the snapshot, as pfse-replay --elephant-bytes)
  *
  * Prints one line per epoch (training and validation loss) and a summary.
  */
@@ -44,7 +46,7 @@ usage(FILE *f)
 		   "                  [--interval-ms MS] [--min-len N] [--hidden H] "
 		   "[--epochs N] [--bptt N]\n"
 		   "                  [--seed S] [--max-steps N] [--lr X] [--c-header FILE] "
-		   "[--snapshot FILE]\n"
+		   "[--snapshot FILE] [--elephant-bytes N]\n"
 		   "                  [CAPTURE...]\n"
 		   "       (-o, --snapshot or both)\n");
 }
@@ -197,6 +199,8 @@ put_fitted(struct pfse_snapshot *s, const char *name, const char *backend, uint3
 	free(fl);
 }
 
+static uint64_t elephant_bytes; /* --elephant-bytes (0: the history's default) */
+
 static int
 write_snapshot(const char *path, const struct fs_set *set, uint64_t interval,
 	       const double **ser, const uint32_t *lens, uint32_t n,
@@ -210,6 +214,7 @@ write_snapshot(const char *path, const struct fs_set *set, uint64_t interval,
 	pfse_history_params_init(&hp);
 	hp.interval_ns = interval;
 	hp.max_classes = 4096;
+	hp.elephant_bytes = elephant_bytes;
 	r = pfse_history_create(&hp, &h);
 	if (r == 0)
 		r = build_history(h, set);
@@ -266,6 +271,7 @@ main(int argc, char **argv)
 		{ "lr", required_argument, NULL, 'l' },
 		{ "c-header", required_argument, NULL, 'c' },
 		{ "snapshot", required_argument, NULL, 'P' },
+		{ "elephant-bytes", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -337,6 +343,9 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			snap = optarg;
+			break;
+		case 'E':
+			elephant_bytes = strtoull(optarg, NULL, 10);
 			break;
 		case 'h':
 			usage(stdout);
