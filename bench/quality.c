@@ -9,7 +9,8 @@
  * as zeros. (2) Generated traffic: flow sizes drawn from published flow-size CDFs, each
  * flow sent by a simple TCP-like rate process (slow start from 10 segments doubling per
  * RTT up to a bottleneck rate, log-uniform 1-200 Mbit/s, RTT uniform 5-100 ms, with
- * AR(1) log-normal rate noise of 30%). The rate process is this file's model, not data.
+ * AR(1) log-normal rate noise of 30%). The rate process is a model, not data. Both come
+ * from examples/flowseries.c, which pfse-train uses too.
  *
  * Replay. All samples of a data set are replayed in time order (interval index), as a
  * packet path would see them: a new flow starts from its class's prior (struct
@@ -34,10 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <pcap/pcap.h>
-
 #include <pfse/pfse.h>
 
+#include "../examples/flowseries.h"
 #include "bench-util.h"
 #include "quality.h"
 
@@ -73,80 +73,15 @@ static const struct {
 
 static const struct pfse_lstm *lstm_model; /* quality_opts.lstm */
 
-struct qflow {
-	double *x;          /* samples */
-	uint32_t n, cap;
-	uint32_t cls;       /* history slot */
-	uint64_t first_iv;
-	uint64_t hash;
-	uint64_t packets;
-	uint64_t t0, t1;    /* first and last packet (ns) */
-	uint64_t cur_iv, cur_bytes; /* capture extraction: the open interval */
-	int open;
-};
-
+/* A data set: the flows' series (examples/flowseries.c: from captures through libpfse's
+ * parser and flow table, or generated from a flow-size CDF) and each flow's history
+ * class. */
 struct dataset {
 	char name[96];
-	struct qflow *f;
-	uint32_t n, cap;
-	uint64_t unparsed;
+	struct fs_set set;
+	uint32_t *cls;      /* history slot of each flow */
 	struct pfse_history *hist;
 };
-
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-
-static uint64_t
-rnd64(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static double
-unif(void)
-{
-	return ((double)(rnd64() >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double
-gauss(void)
-{
-	return sqrt(-2 * log(unif())) * cos(2 * M_PI * unif());
-}
-
-static int
-push(struct qflow *f, double v)
-{
-	if (f->n == f->cap) {
-		uint32_t cap = f->cap ? f->cap * 2 : 16;
-		double *nx = realloc(f->x, cap * sizeof(*nx));
-
-		if (!nx)
-			return -ENOMEM;
-		f->x = nx;
-		f->cap = cap;
-	}
-	f->x[f->n++] = v;
-	return 0;
-}
-
-static struct qflow *
-new_flow(struct dataset *d)
-{
-	if (d->n == d->cap) {
-		uint32_t cap = d->cap ? d->cap * 2 : 1024;
-		struct qflow *nf = realloc(d->f, cap * sizeof(*nf));
-
-		if (!nf)
-			return NULL;
-		d->f = nf;
-		d->cap = cap;
-	}
-	memset(&d->f[d->n], 0, sizeof(d->f[0]));
-	return &d->f[d->n++];
-}
 
 static int
 dataset_init(struct dataset *d, const char *name)
@@ -160,257 +95,24 @@ dataset_init(struct dataset *d, const char *name)
 	return pfse_history_create(&hp, &d->hist);
 }
 
+/* Classifies the flows once they are all read (in the order they began). */
+static int
+dataset_classify(struct dataset *d)
+{
+	d->cls = calloc(d->set.n + 1, sizeof(*d->cls));
+	if (!d->cls)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < d->set.n; i++)
+		pfse_history_classify(d->hist, &d->set.f[i].key, &d->cls[i], NULL);
+	return 0;
+}
+
 static void
 dataset_free(struct dataset *d)
 {
-	for (uint32_t i = 0; i < d->n; i++)
-		free(d->f[i].x);
-	free(d->f);
+	fs_free(&d->set);
+	free(d->cls);
 	pfse_history_destroy(d->hist);
-}
-
-/* ---- flows of captures ------------------------------------------------------------- */
-
-struct extract {
-	struct dataset *d;
-	uint32_t *map;      /* flow handle -> dataset flow index */
-	uint64_t interval;
-	int err;
-};
-
-static void
-close_flow(struct extract *e, uint32_t idx)
-{
-	struct qflow *f = &e->d->f[idx];
-
-	if (!f->open)
-		return;
-	if (push(f, (double)f->cur_bytes) < 0)
-		e->err = -ENOMEM;
-	f->open = 0;
-}
-
-static void
-on_remove(struct pfse_flow_table *t, uint32_t flow, uint32_t cause, void *user)
-{
-	struct extract *e = user;
-
-	(void)t;
-	(void)cause;
-	close_flow(e, e->map[flow]);
-}
-
-static int
-extract_capture(struct dataset *d, const char *path, uint64_t interval)
-{
-	char errbuf[PCAP_ERRBUF_SIZE];
-	struct pfse_flow_table_params tp;
-	struct pfse_parser_params pp;
-	struct pfse_flow_table *t = NULL;
-	struct pfse_parser *ps = NULL;
-	struct extract e = { d, NULL, interval, 0 };
-	struct pcap_pkthdr *h;
-	const u_char *data;
-	pcap_t *pc;
-	uint32_t it = 0, fl;
-
-	pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-	if (!pc) {
-		fprintf(stderr, "pfse-bench: %s: %s\n", path, errbuf);
-		return -EIO;
-	}
-	pfse_parser_params_init(&pp);
-	pp.linktype = (uint32_t)pcap_datalink(pc);
-	pp.flags = PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH | PFSE_PARSE_F_FIXED_SEED;
-	pp.seed = 42;
-	pfse_flow_table_params_init(&tp);
-	tp.capacity = 1u << 18;
-	tp.flags = PFSE_FT_F_FIXED_SEED;
-	tp.seed = 42;
-	tp.interval_ns = interval;
-	tp.on_evict = on_remove;
-	tp.on_evict_user = &e;
-	e.map = calloc(tp.capacity, sizeof(uint32_t));
-	if (!e.map || pfse_parser_create(&pp, &ps) < 0 || pfse_flow_table_create(&tp, &t) < 0) {
-		/* an unsupported link type: skip the file */
-		fprintf(stderr, "pfse-bench: %s: link type %u not supported, skipped\n", path,
-			pp.linktype);
-		goto out;
-	}
-	while (pcap_next_ex(pc, &h, &data) == 1) {
-		struct pfse_pkt pkt, *pkp = &pkt;
-		struct pfse_flow_masks m;
-		uint32_t flow;
-		uint64_t iv;
-		struct qflow *f;
-
-		memset(&pkt, 0, sizeof(pkt));
-		pkt.data = data;
-		pkt.caplen = h->caplen;
-		pkt.wirelen = h->len;
-		pkt.ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
-		if (pfse_parse(ps, &pkt, NULL) != PFSE_PARSE_OK) {
-			d->unparsed++;
-			continue;
-		}
-		pfse_flow_table_expire(t, pkt.ts, 4096, on_remove, &e);
-		if (pfse_flow_table_update_burst(t, &pkp, 1, &flow, &m) != 1)
-			continue;
-		iv = pkt.ts / interval;
-		if (m.created & 1) {
-			f = new_flow(d);
-			if (!f) {
-				e.err = -ENOMEM;
-				break;
-			}
-			e.map[flow] = d->n - 1;
-			pfse_history_classify(d->hist, &pkt.key, &f->cls, NULL);
-			f->first_iv = f->cur_iv = iv;
-			f->hash = pkt.hash;
-			f->t0 = pkt.ts;
-			f->open = 1;
-		}
-		f = &d->f[e.map[flow]];
-		if (iv > f->cur_iv) {
-			/* the open interval closes; silent ones are zeros */
-			if (push(f, (double)f->cur_bytes) < 0)
-				e.err = -ENOMEM;
-			for (uint64_t k = f->cur_iv + 1; k < iv && !e.err; k++)
-				e.err = push(f, 0);
-			f->cur_iv = iv;
-			f->cur_bytes = 0;
-		}
-		f->cur_bytes += h->len;
-		f->packets++;
-		if (pkt.ts > f->t1)
-			f->t1 = pkt.ts;
-		if (e.err)
-			break;
-	}
-	while (pfse_flow_table_next(t, &it, &fl) == 0)
-		close_flow(&e, e.map[fl]);
-out:
-	pcap_close(pc);
-	pfse_flow_table_destroy(t);
-	pfse_parser_destroy(ps);
-	free(e.map);
-	return e.err;
-}
-
-/* ---- generated flows --------------------------------------------------------------- */
-
-struct cdf {
-	double size[2048], p[2048];
-	unsigned n;
-};
-
-/* Reads "size cdf" lines (spaces, tabs or a comma; cdf in [0, 1] or [0, 100]); lines with
- * a single number (a mean, as in some files) or text are skipped. */
-static int
-load_cdf(const char *path, struct cdf *c)
-{
-	FILE *fp = fopen(path, "r");
-	char line[256];
-	double pmax = 0;
-
-	if (!fp) {
-		fprintf(stderr, "pfse-bench: %s: %s\n", path, strerror(errno));
-		return -EIO;
-	}
-	c->n = 0;
-	while (fgets(line, sizeof(line), fp) && c->n < 2048) {
-		double s, p;
-
-		for (char *q = line; *q; q++)
-			if (*q == ',')
-				*q = ' ';
-		if (sscanf(line, "%lf %lf", &s, &p) != 2 || !isfinite(s) || !isfinite(p))
-			continue;
-		c->size[c->n] = s;
-		c->p[c->n] = p;
-		if (p > pmax)
-			pmax = p;
-		c->n++;
-	}
-	fclose(fp);
-	if (c->n < 2 || !(pmax > 0)) {
-		fprintf(stderr, "pfse-bench: %s: not a CDF\n", path);
-		return -EINVAL;
-	}
-	for (unsigned i = 0; i < c->n; i++)
-		c->p[i] /= pmax;
-	return 0;
-}
-
-static double
-draw_size(const struct cdf *c)
-{
-	double u = unif();
-
-	for (unsigned i = 1; i < c->n; i++) {
-		if (u <= c->p[i]) {
-			double span = c->p[i] - c->p[i - 1];
-			double w = span > 0 ? (u - c->p[i - 1]) / span : 1;
-
-			return c->size[i - 1] + w * (c->size[i] - c->size[i - 1]);
-		}
-	}
-	return c->size[c->n - 1];
-}
-
-static int
-generate(struct dataset *d, const struct cdf *c, unsigned nflows, uint64_t interval)
-{
-	struct pfse_flow_key k;
-	uint32_t cls;
-	double t = 1000.0; /* seconds */
-	const double ivs = (double)interval / 1e9;
-
-	memset(&k, 0, sizeof(k));
-	pfse_flow_key_set(&k, PFSE_FAMILY_IPV4, "\x0a\0\0\x01", "\x0a\0\0\x02", 40000, 80, 6,
-			  0);
-	pfse_history_classify(d->hist, &k, &cls, NULL);
-	for (unsigned i = 0; i < nflows; i++) {
-		struct qflow *f = new_flow(d);
-		double size = draw_size(c), sent = 0, now, rate, rtt, cwnd = 14600, u = 0;
-		uint64_t iv0;
-
-		if (!f)
-			return -ENOMEM;
-		if (size < 1)
-			size = 1;
-		t += -log(unif()) / 100.0; /* 100 new flows per second */
-		rate = exp(log(1e6 / 8) + unif() * (log(200e6 / 8) - log(1e6 / 8)));
-		rtt = 0.005 + 0.095 * unif();
-		f->cls = cls;
-		f->hash = rnd64();
-		f->t0 = (uint64_t)(t * 1e9);
-		iv0 = (uint64_t)(t / ivs);
-		f->first_iv = iv0;
-		now = t;
-		while (sent < size) {
-			double r, b;
-			uint64_t iv;
-
-			u = 0.9 * u + 0.3 * sqrt(1 - 0.81) * gauss();
-			r = cwnd / rtt < rate ? cwnd / rtt : rate * exp(u - 0.045);
-			b = r * rtt;
-			if (b > size - sent)
-				b = size - sent;
-			iv = (uint64_t)((now + rtt / 2) / ivs);
-			while (f->first_iv + f->n <= iv)
-				if (push(f, 0) < 0)
-					return -ENOMEM;
-			f->x[iv - f->first_iv] += b;
-			sent += b;
-			now += rtt;
-			if (cwnd / rtt < rate)
-				cwnd *= 2;
-		}
-		f->packets = (uint64_t)ceil(size / 1460);
-		f->t1 = (uint64_t)(now * 1e9);
-	}
-	return 0;
 }
 
 /* ---- replay ------------------------------------------------------------------------ */
@@ -480,7 +182,7 @@ refit(struct pfse_predictor *pred[NB], const struct dataset *d, const uint32_t *
 	size_t pts = 0;
 
 	for (uint32_t i = npool; i-- > 0 && pts < FIT_POINTS;) {
-		const struct qflow *f = &d->f[pool[i]];
+		const struct fs_flow *f = &d->set.f[pool[i]];
 
 		ser[nser] = f->x;
 		lens[nser] = f->n;
@@ -586,32 +288,33 @@ replay(struct dataset *d, uint32_t min_len)
 	sp.half_life = 500;
 	if (pfse_selector_create(&sp, &sel) < 0)
 		goto out;
-	for (uint32_t i = 0; i < d->n; i++)
-		nev += d->f[i].n + 1;
+	for (uint32_t i = 0; i < d->set.n; i++)
+		nev += d->set.f[i].n + 1;
 	ev = malloc(nev * sizeof(*ev));
-	sc = calloc(d->n, sizeof(*sc));
-	states = calloc((size_t)d->n * NB * STATE_WORDS, sizeof(uint64_t));
-	pool = malloc(d->n * sizeof(*pool));
-	ser = malloc(d->n * sizeof(*ser));
-	lens = malloc(d->n * sizeof(*lens));
+	sc = calloc(d->set.n, sizeof(*sc));
+	states = calloc((size_t)d->set.n * NB * STATE_WORDS, sizeof(uint64_t));
+	pool = malloc(d->set.n * sizeof(*pool));
+	ser = malloc(d->set.n * sizeof(*ser));
+	lens = malloc(d->set.n * sizeof(*lens));
 	for (unsigned b = 0; b <= NB; b++) {
-		agg[b].m1 = malloc(d->n * sizeof(double));
-		agg[b].m5 = malloc(d->n * sizeof(double));
+		agg[b].m1 = malloc(d->set.n * sizeof(double));
+		agg[b].m5 = malloc(d->set.n * sizeof(double));
 		if (!agg[b].m1 || !agg[b].m5)
 			goto out;
 	}
 	if (!ev || !sc || !states || !pool || !ser || !lens)
 		goto out;
 	nev = 0;
-	for (uint32_t i = 0; i < d->n; i++) {
-		for (uint32_t t = 0; t < d->f[i].n; t++)
-			ev[nev++] = (struct ev){ d->f[i].first_iv + t, i, t };
-		ev[nev++] = (struct ev){ d->f[i].first_iv + d->f[i].n, i, UINT32_MAX };
+	for (uint32_t i = 0; i < d->set.n; i++) {
+		for (uint32_t t = 0; t < d->set.f[i].n; t++)
+			ev[nev++] = (struct ev){ d->set.f[i].first_iv + t, i, t };
+		ev[nev++] = (struct ev){ d->set.f[i].first_iv + d->set.f[i].n, i, UINT32_MAX };
 	}
 	qsort(ev, nev, sizeof(*ev), ev_cmp);
 
 	for (uint64_t e = 0; e < nev; e++) {
-		struct qflow *f = &d->f[ev[e].flow];
+		struct fs_flow *f = &d->set.f[ev[e].flow];
+		uint32_t cls = d->cls[ev[e].flow];
 		struct score *s = &sc[ev[e].flow];
 		uint64_t *st = states + (size_t)ev[e].flow * NB * STATE_WORDS;
 		uint32_t t = ev[e].t;
@@ -632,7 +335,7 @@ replay(struct dataset *d, uint32_t min_len)
 			fs.duration_ns = f->t1 - f->t0;
 			fs.first_interval_bytes = f->n ? (uint64_t)f->x[0] : 0;
 			fs.peak_interval_bytes = (uint64_t)peak;
-			pfse_history_absorb(d->hist, f->cls, &fs);
+			pfse_history_absorb(d->hist, cls, &fs);
 			global_sum += f->n ? f->x[0] : 0;
 			ended++;
 			if (s->shadowed)
@@ -653,7 +356,7 @@ replay(struct dataset *d, uint32_t min_len)
 			struct pfse_prior pr;
 
 			cp.size = sizeof(cp);
-			pfse_history_prior(d->hist, f->cls, &cp);
+			pfse_history_prior(d->hist, cls, &cp);
 			pfse_prior_init(&pr);
 			pr.level = cp.rate;
 			pr.variance = cp.rate_variance;
@@ -668,8 +371,8 @@ replay(struct dataset *d, uint32_t min_len)
 			}
 			for (unsigned b = 0; b < NB; b++)
 				pfse_predictor_flow_init(pred[b], st + b * STATE_WORDS, &pr);
-			s->choice = (uint8_t)pfse_selector_choice(sel, f->cls);
-			s->shadowed = pfse_selector_shadow_begin(sel, f->cls, f->hash, &pr,
+			s->choice = (uint8_t)pfse_selector_choice(sel, cls);
+			s->shadowed = pfse_selector_shadow_begin(sel, cls, f->hash, &pr,
 								 &s->sid) == 0;
 		}
 		for (unsigned b = 0; b < NB; b++) {
@@ -707,8 +410,8 @@ replay(struct dataset *d, uint32_t min_len)
 	}
 
 	/* per-flow scores */
-	for (uint32_t i = 0; i < d->n; i++) {
-		const struct qflow *f = &d->f[i];
+	for (uint32_t i = 0; i < d->set.n; i++) {
+		const struct fs_flow *f = &d->set.f[i];
 		const struct score *s = &sc[i];
 		double scale = 0;
 
@@ -737,15 +440,15 @@ replay(struct dataset *d, uint32_t min_len)
 		char extra[768];
 		uint64_t samples = 0;
 
-		for (uint32_t i = 0; i < d->n; i++)
-			samples += d->f[i].n;
+		for (uint32_t i = 0; i < d->set.n; i++)
+			samples += d->set.f[i].n;
 		snprintf(extra, sizeof(extra),
 			 "\"all_flows\":%u,\"samples\":%llu,\"unparsed_packets\":%llu,"
 			 "\"fits\":%u,\"fits_ok\":%u,\"min_len\":%u,"
 			 "\"first_interval_mae_class_prior\":%.1f,"
 			 "\"first_interval_mae_global_mean\":%.1f,\"first_interval_mae_zero\":%.1f,"
 			 "\"ms\":%.0f",
-			 d->n, (unsigned long long)samples, (unsigned long long)d->unparsed, fits,
+			 d->set.n, (unsigned long long)samples, (unsigned long long)d->set.unparsed, fits,
 			 fit_ok, min_len, first_n ? first_err_prior / (double)first_n : NAN,
 			 first_n ? first_err_global / (double)first_n : NAN,
 			 first_n ? first_err_zero / (double)first_n : NAN,
@@ -769,8 +472,8 @@ replay(struct dataset *d, uint32_t min_len)
 			if (pfse_selector_report(sel, k, &rep) == 0 && rep.samples > 0)
 				classes[rep.choice]++;
 		}
-		for (uint32_t i = 0; i < d->n; i++)
-			if (d->f[i].n >= min_len)
+		for (uint32_t i = 0; i < d->set.n; i++)
+			if (d->set.f[i].n >= min_len)
 				flows[sc[i].choice]++;
 		len = snprintf(extra, sizeof(extra), "\"classes_by_choice\":{");
 		for (unsigned b = 0; b < NB; b++)
@@ -812,37 +515,45 @@ out:
 int
 quality_run(const struct quality_opts *o)
 {
+	uint64_t rng = o->seed; /* one stream over the CDFs, in order */
 	struct dataset d;
+	char err[512];
 	int r;
 
-	rng = o->seed ? o->seed : 0x2545f4914f6cdd1dull;
 	lstm_model = o->lstm;
 	if (o->ncaptures) {
 		if (dataset_init(&d, "captures") < 0)
 			return -1;
 		for (unsigned i = 0; i < o->ncaptures; i++) {
-			r = extract_capture(&d, o->captures[i], o->interval_ns);
-			if (r == -ENOMEM) {
+			r = fs_from_capture(&d.set, o->captures[i], o->interval_ns, err,
+					    sizeof(err));
+			if (r != 0)
+				fprintf(stderr, "pfse-bench: %s\n", err);
+			if (r < 0) {
 				dataset_free(&d);
 				return -1;
 			}
 		}
-		r = replay(&d, o->min_len);
+		r = dataset_classify(&d);
+		if (r == 0)
+			r = replay(&d, o->min_len);
 		dataset_free(&d);
 		if (r < 0)
 			return -1;
 	}
 	for (unsigned i = 0; i < o->ndists; i++) {
-		static struct cdf c;
 		const char *base = strrchr(o->dists[i], '/');
 		char name[96];
 
-		if (load_cdf(o->dists[i], &c) < 0)
-			return -1;
 		snprintf(name, sizeof(name), "dist:%s", base ? base + 1 : o->dists[i]);
 		if (dataset_init(&d, name) < 0)
 			return -1;
-		r = generate(&d, &c, o->dist_flows, o->interval_ns);
+		r = fs_from_cdf(&d.set, o->dists[i], o->dist_flows, &rng, o->interval_ns, err,
+				sizeof(err));
+		if (r < 0)
+			fprintf(stderr, "pfse-bench: %s\n", err);
+		if (r == 0)
+			r = dataset_classify(&d);
 		if (r == 0)
 			r = replay(&d, o->min_len);
 		dataset_free(&d);

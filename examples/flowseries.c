@@ -278,7 +278,7 @@ draw_size(const struct cdf *c)
  * would make it. Each RTT's bytes land in the interval holding its middle.
  */
 int
-fs_from_cdf(struct fs_set *s, const char *path, unsigned nflows, uint64_t seed,
+fs_from_cdf(struct fs_set *s, const char *path, unsigned nflows, uint64_t *rng,
 	    uint64_t interval, char *err, size_t errlen)
 {
 	static struct cdf c;
@@ -287,7 +287,7 @@ fs_from_cdf(struct fs_set *s, const char *path, unsigned nflows, uint64_t seed,
 
 	if (load_cdf(path, &c, err, errlen) < 0)
 		return -1;
-	rng_state = seed ? seed : 0x2545f4914f6cdd1dull;
+	rng_state = *rng ? *rng : 0x2545f4914f6cdd1dull;
 	for (unsigned i = 0; i < nflows; i++) {
 		struct fs_flow *f = new_flow(s);
 		double size = draw_size(&c), sent = 0, now, rate, rtt, cwnd = 14600, u = 0;
@@ -337,6 +337,7 @@ fs_from_cdf(struct fs_set *s, const char *path, unsigned nflows, uint64_t seed,
 		f->t1 = (uint64_t)(now * 1e9);
 		s->packets += f->packets;
 	}
+	*rng = rng_state;
 	return 0;
 }
 

@@ -41,8 +41,10 @@ int fs_from_capture(struct fs_set *s, const char *path, uint64_t interval_ns, ch
 
 /* Adds `nflows` generated flows whose sizes follow the CDF in `path` ("size cdf" lines,
  * cdf in [0, 1] or [0, 100], spaces or commas; single-number and text lines skipped),
- * starting at 100 flows per second. 0, or -1 with a message. */
-int fs_from_cdf(struct fs_set *s, const char *path, unsigned nflows, uint64_t seed,
+ * starting at 100 flows per second. *rng is the generator's state (0 = the default
+ * seed): it is carried on, so successive calls with the same variable continue one
+ * stream. 0, or -1 with a message. */
+int fs_from_cdf(struct fs_set *s, const char *path, unsigned nflows, uint64_t *rng,
 		uint64_t interval_ns, char *err, size_t errlen);
 
 /* Adds the flows of a text file. 0, or -1 with a message. */

@@ -350,18 +350,17 @@ floor_pass(uint64_t *n)
 	struct reader rd;
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	uint64_t ts, sum = 0;
+	uint64_t ts;
+	volatile uint64_t sum = 0; /* the bytes are read, not optimised away */
 
 	memset(&rd, 0, sizeof(rd));
 	*n = 0;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	while (next_frame(&rd, &h, &data, &ts)) {
-		sum += h->caplen + data[0];
+		sum += h->caplen;
 		(*n)++;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	if (sum == 1)
-		fprintf(stderr, " ");
 	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 }
 
@@ -607,12 +606,11 @@ progress(uint64_t done, int policy)
 }
 
 static void
-account(struct run *ru, struct flow *f, uint32_t tier_idx, int on_node, uint32_t node,
-	uint32_t tier_cfg_idx, uint32_t len, uint64_t ts, const uint8_t *node_down, int hp_cfg)
+account(struct run *ru, struct flow *f, int on_node, uint32_t node, uint32_t tier_cfg_idx,
+	uint32_t len, uint64_t ts, const uint8_t *node_down, int hp_cfg)
 {
 	uint64_t sec = (ts - t_start) / 1000000000ull;
 
-	(void)tier_idx;
 	ru->packets++;
 	if (on_node && tier_cfg_idx < MAX_TIERS && sec < nsec)
 		ru->load[tier_cfg_idx][sec] += len;
@@ -697,6 +695,7 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 	unsigned nb = 0, next_ev = 0;
 	int lt = -2, hp_cfg = tier_of_kind(PFSE_TIER_KIND_HIGH_PERF), fail_seen = 0;
 	int std_cfg = tier_of_kind(PFSE_TIER_KIND_STANDARD), bar = isatty(2) && frames > 1000000;
+	uint32_t failed = UINT32_MAX; /* the node of the first failure */
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	uint64_t ts, done = 0, last_plot_sec = UINT64_MAX, last_adv = 0;
@@ -760,8 +759,8 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 									 : NULL;
 				if (fb[i] && e && dec[i].flow != PFSE_FLOW_NONE)
 					fb[i]->engine_flow = dec[i].flow;
-				account(ru, fb[i], dec[i].tier, on, dec[i].node, tc, lens[i],
-					pkts[i].ts, node_down, hp_cfg);
+				account(ru, fb[i], on, dec[i].node, tc, lens[i], pkts[i].ts,
+					node_down, hp_cfg);
 				if (fail_seen && fb[i] && fb[i]->node_at_fail != UINT32_MAX &&
 				    on && tc == fb[i]->tier_at_fail) {
 					fb[i]->active_after_fail = 1;
@@ -812,7 +811,7 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 						flows[k].node_at_fail = flows[k].last_node;
 						flows[k].tier_at_fail = flows[k].last_tier;
 					}
-					ru->ideal_on_fail = node_index[i]; /* resolved below */
+					failed = node_index[i];
 				}
 			}
 			next_ev++;
@@ -846,9 +845,6 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 	ru->secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	/* scores */
 	if (fail_seen) {
-		uint32_t failed = (uint32_t)ru->ideal_on_fail;
-
-		ru->ideal_on_fail = 0;
 		for (uint32_t k = 0; k < nflows; k++) {
 			struct flow *f = &flows[k];
 

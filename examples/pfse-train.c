@@ -371,12 +371,15 @@ main(int argc, char **argv)
 			fprintf(stderr, "pfse-train: %s\n", err);
 			return 1;
 		}
-	for (unsigned i = 0; i < ndists; i++)
-		if (fs_from_cdf(&set, dists[i], dist_flows, 1000 + i, interval, err,
+	for (unsigned i = 0; i < ndists; i++) {
+		uint64_t rng = 1000 + i; /* a stream per file */
+
+		if (fs_from_cdf(&set, dists[i], dist_flows, &rng, interval, err,
 				sizeof(err)) < 0) {
 			fprintf(stderr, "pfse-train: %s\n", err);
 			return 1;
 		}
+	}
 	ser = malloc(set.n * sizeof(*ser) + 1);
 	lens = malloc(set.n * sizeof(*lens) + 1);
 	if (!ser || !lens)

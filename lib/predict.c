@@ -925,8 +925,10 @@ pfse_predictor_observe_burst(struct pfse_predictor *pred, void *const states[],
 			return -EINVAL;
 	/* All the burst's states are requested first, every line of them (up to 4): their
 	 * misses overlap. */
+	size_t ssz = pfse_predictor_state_size(pred);
+
 	for (unsigned i = 0; i < n; i++) {
-		uintptr_t a = (uintptr_t)states[i], end = a + pfse_predictor_state_size(pred) - 1;
+		uintptr_t a = (uintptr_t)states[i], end = a + ssz - 1;
 
 		for (unsigned l = 0; l < 4 && a <= (end | 63); l++, a += 64)
 			__builtin_prefetch((const void *)a, 1);
