@@ -449,7 +449,8 @@ replay(struct dataset *d, uint32_t min_len)
 			 "\"first_interval_mae_global_mean\":%.1f,\"first_interval_mae_zero\":%.1f,"
 			 "\"ms\":%.0f",
 			 d->set.n, (unsigned long long)samples,
-			 (unsigned long long)d->set.unparsed, fits, fit_ok, min_len, first_n ? first_err_prior / (double)first_n : NAN,
+			 (unsigned long long)d->set.unparsed, fits, fit_ok, min_len,
+			 first_n ? first_err_prior / (double)first_n : NAN,
 			 first_n ? first_err_global / (double)first_n : NAN,
 			 first_n ? first_err_zero / (double)first_n : NAN,
 			 (double)(bench_now_ns() - t0) / 1e6);
