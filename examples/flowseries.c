@@ -191,11 +191,6 @@ out:
 
 /* ---- generated flows ----------------------------------------------------------------- */
 
-struct cdf {
-	double size[4096], p[4096];
-	unsigned n;
-};
-
 static uint64_t rng_state;
 
 static uint64_t
@@ -219,11 +214,11 @@ gauss(void)
 	return sqrt(-2 * log(unif())) * cos(2 * M_PI * unif());
 }
 
-static int
-load_cdf(const char *path, struct cdf *c, char *err, size_t errlen)
+int
+fs_cdf_load(struct fs_cdf *c, const char *path, double unit, char *err, size_t errlen)
 {
 	FILE *fp = fopen(path, "r");
-	char line[256];
+	char line[512];
 	double pmax = 0;
 
 	if (!fp) {
@@ -231,22 +226,27 @@ load_cdf(const char *path, struct cdf *c, char *err, size_t errlen)
 		return -1;
 	}
 	c->n = 0;
-	while (fgets(line, sizeof(line), fp) && c->n < 4096) {
+	while (fgets(line, sizeof(line), fp)) {
 		double sz, p;
 
 		for (char *q = line; *q; q++)
 			if (*q == ',')
 				*q = ' ';
-		if (sscanf(line, "%lf %lf", &sz, &p) != 2 || !isfinite(sz) || !isfinite(p))
+		if (sscanf(line, "%lf %lf", &sz, &p) != 2)
 			continue;
+		sz *= unit;
+		if (c->n == FS_CDF_MAX || !isfinite(sz) || !isfinite(p) || sz < 0 || p < 0 ||
+		    (c->n && (sz < c->size[c->n - 1] || p < c->p[c->n - 1]))) {
+			snprintf(err, errlen, "%s: not a CDF (line \"%.40s\")", path, line);
+			fclose(fp);
+			return -1;
+		}
 		c->size[c->n] = sz;
-		c->p[c->n] = p;
-		if (p > pmax)
-			pmax = p;
-		c->n++;
+		c->p[c->n++] = p;
+		pmax = p > pmax ? p : pmax;
 	}
 	fclose(fp);
-	if (c->n < 2 || !(pmax > 0)) {
+	if (c->n < 2 || !(pmax > 0) || pmax > 100) {
 		snprintf(err, errlen, "%s: not a CDF", path);
 		return -1;
 	}
@@ -255,11 +255,11 @@ load_cdf(const char *path, struct cdf *c, char *err, size_t errlen)
 	return 0;
 }
 
-static double
-draw_size(const struct cdf *c)
+double
+fs_cdf_quantile(const struct fs_cdf *c, double u)
 {
-	double u = unif();
-
+	if (u <= c->p[0])
+		return c->size[0];
 	for (unsigned i = 1; i < c->n; i++) {
 		if (u <= c->p[i]) {
 			double span = c->p[i] - c->p[i - 1];
@@ -269,6 +269,16 @@ draw_size(const struct cdf *c)
 		}
 	}
 	return c->size[c->n - 1];
+}
+
+double
+fs_cdf_mean(const struct fs_cdf *c)
+{
+	double m = c->size[0] * c->p[0];
+
+	for (unsigned i = 1; i < c->n; i++)
+		m += (c->p[i] - c->p[i - 1]) * (c->size[i] + c->size[i - 1]) / 2;
+	return m;
 }
 
 /*
@@ -281,16 +291,17 @@ int
 fs_from_cdf(struct fs_set *s, const char *path, unsigned nflows, uint64_t *rng,
 	    uint64_t interval, char *err, size_t errlen)
 {
-	static struct cdf c;
+	static struct fs_cdf c;
 	double t = 1000.0;
 	const double ivs = (double)interval / 1e9;
 
-	if (load_cdf(path, &c, err, errlen) < 0)
+	if (fs_cdf_load(&c, path, 1, err, errlen) < 0)
 		return -1;
 	rng_state = *rng ? *rng : 0x2545f4914f6cdd1dull;
 	for (unsigned i = 0; i < nflows; i++) {
 		struct fs_flow *f = new_flow(s);
-		double size = draw_size(&c), sent = 0, now, rate, rtt, cwnd = 14600, u = 0;
+		double size = fs_cdf_quantile(&c, unif()), sent = 0, now, rate, rtt;
+		double cwnd = 14600, u = 0;
 
 		if (!f) {
 			snprintf(err, errlen, "out of memory");

@@ -39,6 +39,23 @@ struct fs_set {
 int fs_from_capture(struct fs_set *s, const char *path, uint64_t interval_ns, char *err,
 		    size_t errlen);
 
+/* A flow-size CDF: "size cdf" lines (spaces or commas), sizes and probabilities never
+ * decreasing, cdf in [0, 1] or [0, 100] (normalised to its largest value); lines that are
+ * not two numbers, such as a first-line mean, are skipped. */
+#define FS_CDF_MAX 4096
+struct fs_cdf {
+	double size[FS_CDF_MAX], p[FS_CDF_MAX];
+	unsigned n;
+};
+
+/* Reads a CDF, sizes multiplied by `unit` (1 for bytes, 1460 for Homa's packets). 0, or
+ * -1 with a message. */
+int fs_cdf_load(struct fs_cdf *c, const char *path, double unit, char *err, size_t errlen);
+
+/* The size at probability u (linear between points); the CDF's mean. */
+double fs_cdf_quantile(const struct fs_cdf *c, double u);
+double fs_cdf_mean(const struct fs_cdf *c);
+
 /* Adds `nflows` generated flows whose sizes follow the CDF in `path` ("size cdf" lines,
  * cdf in [0, 1] or [0, 100], spaces or commas; single-number and text lines skipped),
  * starting at 100 flows per second. *rng is the generator's state (0 = the default

@@ -45,15 +45,12 @@
 
 #include <pfse/pfse.h>
 
+#include "flowseries.h"
+
 #define MSS 1460u
-#define CDF_MAX 4096
 #define SERVERS 16u
 #define REQUEST_BYTES 200u
 
-struct cdf {
-	double size[CDF_MAX], p[CDF_MAX];
-	unsigned n;
-};
 
 struct flow {
 	uint64_t size;           /* response bytes */
@@ -90,79 +87,6 @@ static double
 unif(void)
 {
 	return ((double)(rnd64() >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static int
-load_cdf(const char *path, struct cdf *c, int packets)
-{
-	FILE *fp = fopen(path, "r");
-	char line[512];
-	double pmax = 0;
-
-	if (!fp) {
-		fprintf(stderr, "pfse-synth: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	c->n = 0;
-	while (fgets(line, sizeof(line), fp)) {
-		double sz, p;
-
-		for (char *q = line; *q; q++)
-			if (*q == ',')
-				*q = ' ';
-		if (sscanf(line, "%lf %lf", &sz, &p) != 2)
-			continue;
-		if (packets)
-			sz *= MSS;
-		if (c->n == CDF_MAX || !isfinite(sz) || !isfinite(p) || sz < 0 || p < 0 ||
-		    (c->n && (sz < c->size[c->n - 1] || p < c->p[c->n - 1]))) {
-			fprintf(stderr, "pfse-synth: %s: not a CDF (line \"%.40s\")\n", path,
-				line);
-			fclose(fp);
-			return -1;
-		}
-		c->size[c->n] = sz;
-		c->p[c->n++] = p;
-		pmax = p > pmax ? p : pmax;
-	}
-	fclose(fp);
-	if (c->n < 2 || !(pmax > 0) || pmax > 100) {
-		fprintf(stderr, "pfse-synth: %s: not a CDF\n", path);
-		return -1;
-	}
-	for (unsigned i = 0; i < c->n; i++)
-		c->p[i] /= pmax > 1.0001 ? 100 : pmax;
-	return 0;
-}
-
-static double
-cdf_mean(const struct cdf *c)
-{
-	double m = c->size[0] * c->p[0];
-
-	for (unsigned i = 1; i < c->n; i++)
-		m += (c->p[i] - c->p[i - 1]) * (c->size[i] + c->size[i - 1]) / 2;
-	return m;
-}
-
-/* A size by inverse transform; *up receives the uniform draw (the size's quantile). */
-static double
-draw_size(const struct cdf *c, double *up)
-{
-	double u = unif();
-
-	*up = u;
-	if (u <= c->p[0])
-		return c->size[0];
-	for (unsigned i = 1; i < c->n; i++) {
-		if (u <= c->p[i]) {
-			double span = c->p[i] - c->p[i - 1];
-			double w = span > 0 ? (u - c->p[i - 1]) / span : 1;
-
-			return c->size[i - 1] + w * (c->size[i] - c->size[i - 1]);
-		}
-	}
-	return c->size[c->n - 1];
 }
 
 /* ---- the heap ---------------------------------------------------------------------- */
@@ -490,7 +414,8 @@ main(int argc, char **argv)
 	unsigned classes = 0;
 	double load = 1000, v6share = 0.3, t = 0, mean;
 	uint64_t seed = 1, pkts = 0, bytes = 0;
-	static struct cdf c;
+	static struct fs_cdf c;
+	char err[512];
 	struct flow *fl;
 	struct heap hp = { NULL, 0, 0, 0 };
 	uint32_t next = 0;
@@ -550,9 +475,11 @@ main(int argc, char **argv)
 	}
 	packets_unit = strcmp(unit, "packets") == 0 ||
 		       (strcmp(unit, "auto") == 0 && strstr(cdf_path, "MsgSizeDist"));
-	if (load_cdf(cdf_path, &c, packets_unit) < 0)
+	if (fs_cdf_load(&c, cdf_path, packets_unit ? MSS : 1, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pfse-synth: %s\n", err);
 		return 1;
-	mean = cdf_mean(&c);
+	}
+	mean = fs_cdf_mean(&c);
 	if (!(mean > 0)) {
 		fprintf(stderr, "pfse-synth: %s: mean size 0\n", cdf_path);
 		return 1;
@@ -563,7 +490,7 @@ main(int argc, char **argv)
 		return 1;
 	/* arrivals: Poisson at load / mean flows per second, from t = 1 s */
 	for (uint32_t i = 0; i < nflows; i++) {
-		double u, sz = draw_size(&c, &u);
+		double u = unif(), sz = fs_cdf_quantile(&c, u);
 
 		t += -log(unif()) * mean * 8 / (load * 1e6);
 		fl[i].size = sz < 1 ? 1 : (uint64_t)sz;
