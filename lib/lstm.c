@@ -382,6 +382,7 @@ pfse_lstm_feed(const struct pfse_lstm *m, void *state, double y)
 	float f0 = (float)((y - m->mu) * m->inv_sd), x[LSTM_IN], out[2];
 	float *h = s->hc, *c = s->hc + m->H;
 
+	/* lstm_inputs() in float (the trainer's, in double, must stay the same features) */
 	x[0] = f0;
 	x[1] = s->n ? f0 - s->prev : 0.0f;
 	x[2] = (float)(s->n < LSTM_AGE_MAX ? s->n : LSTM_AGE_MAX) / (float)LSTM_AGE_MAX;

@@ -83,10 +83,6 @@ lstm_exp(float x)
 void
 pfse_lstm_feed(const struct pfse_lstm *m, void *state, double y);
 
-/* Steps of two different flows' states together (faster than two feeds). */
-void
-pfse_lstm_feed2(const struct pfse_lstm *m, void *s0, double y0, void *s1, double y1);
-
 /* The one-step forecast of a flow's state (model units): read, not computed. */
 static inline void
 lstm_forecast1(const struct pfse_lstm *m, const void *state, double *mean, double *var)
