@@ -20,6 +20,9 @@
  *     --dwell-ms MS     their dwell time (default: the policy's, 1 s)
  *     --upper           the predictive policy compares the forecast's upper bound (its
  *                       calibrated 95% interval) with the threshold, not its mean
+ *     --p-elephant P    the predictive policy's p_elephant_enter (default: the policy's,
+ *                       0.6): shunt a flow once its class's history, given what it has
+ *                       sent, gives it this chance of becoming an elephant
  *     --json FILE, --flows-out FILE.csv, --plot FILE.svg
  *
  * Policies: predictive = the engine as shipped (class priors shunt a new flow on its
@@ -141,6 +144,7 @@ static uint64_t elephant_bytes = 1u << 20;
 static double bw_mbps = 0; /* 0: an elephant's worth of bytes per second */
 static double dwell_ms = 0; /* 0: the policy's default */
 static int upper;           /* --upper: predictive compares the forecast's upper bound */
+static double p_eleph;      /* --p-elephant: predictive's p_elephant_enter (0: default) */
 static uint32_t top[TOP_PLOT];
 static unsigned ntop;
 
@@ -537,6 +541,8 @@ mk_engine(int policy, struct pfse_cluster *cl, struct pfse_policy **pol, struct 
 		pp.flags = PFSE_POLICY_F_NO_PRIOR;
 	if (policy == P_PREDICTIVE && upper)
 		pp.flags |= PFSE_POLICY_F_UPPER;
+	if (policy == P_PREDICTIVE)
+		pp.p_elephant_enter = p_eleph;
 	r = pfse_policy_create(&pp, pol);
 	if (r < 0)
 		return r;
@@ -697,6 +703,7 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 	int lt = -2, hp_cfg = tier_of_kind(PFSE_TIER_KIND_HIGH_PERF), fail_seen = 0;
 	int std_cfg = tier_of_kind(PFSE_TIER_KIND_STANDARD), bar = isatty(2) && frames > 1000000;
 	uint32_t failed = UINT32_MAX; /* the node of the first failure */
+	uint8_t failed_tier = 0xff;   /* its tier (config index) */
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	uint64_t ts, done = 0, last_plot_sec = UINT64_MAX, last_adv = 0;
@@ -763,7 +770,7 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 				account(ru, fb[i], on, dec[i].node, tc, lens[i], pkts[i].ts,
 					node_down, hp_cfg);
 				if (fail_seen && fb[i] && fb[i]->node_at_fail != UINT32_MAX &&
-				    on && tc == fb[i]->tier_at_fail) {
+				    on && tc == fb[i]->tier_at_fail && tc == failed_tier) {
 					fb[i]->active_after_fail = 1;
 					if (dec[i].node != fb[i]->node_at_fail)
 						fb[i]->moved_after_fail = 1;
@@ -813,6 +820,7 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 						flows[k].tier_at_fail = flows[k].last_tier;
 					}
 					failed = node_index[i];
+					failed_tier = (uint8_t)nodes[i].tier;
 				}
 			}
 			next_ev++;
@@ -1140,8 +1148,9 @@ report(FILE *out, FILE *js, struct run *runs, const struct fscore *fs, unsigned 
 		     "share of mice that went there;\n prec/recall: of the flows sent there, "
 		     "elephants / of the elephants, sent there; lead: median packets\n before "
 		     "reactive shunted the same elephant; changes/f: tier changes per flow; "
-		     "overld-s: tier-seconds\n over capacity; moved/ideal: flows that changed "
-		     "node after the first failure / flows on the failed node)\n");
+		     "overld-s: tier-seconds\n over capacity; moved/ideal: flows of the failed "
+		     "node's tier that changed node there after the first failure / flows on "
+		     "the failed node)\n");
 	fprintf(out, "\nforecasts (100 ms intervals, flows of 10+ intervals, MASE against "
 		     "naive, normal 80%%/95%% intervals):\n");
 	for (unsigned i = 0; i < nfs; i++)
@@ -1313,6 +1322,7 @@ usage(FILE *f)
 	fprintf(f, "usage: pfse-replay [--policy predictive|reactive|static|oracle|all]\n"
 		   "                   [--cluster FILE] [--snapshot FILE] [--fail NODE@S]...\n"
 		   "                   [--overload NODE@S]... [--elephant-bytes N] [--bw-mbps X]\n"
+		   "                   [--dwell-ms MS] [--upper] [--p-elephant P]\n"
 		   "                   [--json FILE] [--flows-out FILE] [--plot FILE.svg]\n"
 		   "                   CAPTURE...\n");
 }
@@ -1330,6 +1340,7 @@ main(int argc, char **argv)
 		{ "bw-mbps", required_argument, NULL, 'b' },
 		{ "dwell-ms", required_argument, NULL, 'w' },
 		{ "upper", no_argument, NULL, 'u' },
+		{ "p-elephant", required_argument, NULL, 'E' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "flows-out", required_argument, NULL, 'f' },
 		{ "plot", required_argument, NULL, 'P' },
@@ -1389,6 +1400,13 @@ main(int argc, char **argv)
 			break;
 		case 'u':
 			upper = 1;
+			break;
+		case 'E':
+			p_eleph = strtod(optarg, NULL);
+			if (!(p_eleph > 0 && p_eleph <= 2)) {
+				usage(stderr);
+				return 2;
+			}
 			break;
 		case 'w':
 			dwell_ms = strtod(optarg, NULL);

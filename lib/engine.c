@@ -42,6 +42,7 @@
 #define EF_SEEN 0x01u    /* a sample was observed */
 #define EF_ANOMALY 0x02u /* the latest sample was an anomaly */
 #define EF_MOVED 0x04u   /* its directive changed since its first placement */
+#define EF_CLOSED 0x08u  /* a FIN or RST was seen (the history counts it as ended) */
 
 /* 80 bytes: with the table's series before it in the cold record, the header and a Holt
  * state fill three cache lines; the complexity state (a fourth) is read only when the
@@ -65,13 +66,14 @@ struct eflow {
 	uint16_t acct_node;
 	uint16_t anomalies;
 	uint16_t cx_n;         /* complexity samples (saturating) */
-	uint16_t p_elephant;   /* class prior, x 65535 */
+	uint16_t p_elephant;   /* P(elephant) given its class and `sent`, x 65535 */
 	uint8_t acct_tier;
 	uint8_t vbin;
 	uint8_t backend;
 	uint8_t flags;
 	uint8_t priority;
-	uint8_t pad;
+	uint8_t octave;        /* of its bytes so far, as its class's history counts it (64 +
+				  that once closed) */
 };
 _Static_assert(sizeof(struct eflow) == 80, "the flow header is 80 bytes");
 
@@ -103,6 +105,8 @@ struct pfse_engine {
 	uint32_t horizon, flip_budget, scan_budget, max_nodes, W;
 	double overload_util, budget_share, crit_gain, target_util;
 	int use_crit;          /* the policy has criticality thresholds */
+	int use_prior;         /* the policy has rule 3 (P(elephant)) */
+	uint64_t eleph_bytes;  /* the history's elephant size */
 	uint64_t refit_ns, next_refit, next_z, now;
 	int64_t tier_load[PFSE_CLUSTER_TIERS_MAX];
 	int64_t tier_hist[PFSE_CLUSTER_TIERS_MAX][VBINS];
@@ -379,6 +383,12 @@ observe(struct pfse_engine *e, struct eflow *h, double x)
 	return o.flags;
 }
 
+static inline uint16_t
+p_elephant_u16(struct pfse_engine *e, const struct eflow *h, uint64_t sent)
+{
+	return (uint16_t)(pfse_history_p_elephant_at(e->hist, h->cls, sent) * 65535 + 0.5);
+}
+
 /* Observes the samples of intervals (from_iv .. to_iv] not yet seen: `closed_bytes` for
  * interval closed_iv (if newer than what was observed) and zeros for the silent ones up
  * to to_iv (at most GAP_CAP of them); then forecasts and re-decides. */
@@ -448,6 +458,22 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 		else if (pfse_criticality(h->priority, last, &fc, e->crit_gain, &crit) == 0)
 			h->crit = (float)crit;
 	}
+	/* what its class's history says of a flow that has sent this much (the directive's
+	 * cache line, which decide() reads anyway) */
+	if (e->use_prior) {
+		uint64_t sent = pfse_ft_bytes(e->t, f);
+		unsigned oct = sent < 2 ? 0 : 63u - (unsigned)__builtin_clzll(sent);
+
+		/* refreshed when it grows an octave, else every 16th sample (its class's
+		 * history moves slowly; the estimate walks up to 64 octaves) */
+		if (!(h->flags & EF_CLOSED) && oct != h->octave) {
+			pfse_history_live_move(e->hist, h->cls, h->octave, (int)oct);
+			h->octave = (uint8_t)oct;
+			h->p_elephant = p_elephant_u16(e, h, sent);
+		} else if ((h->samples & 15) == 0) {
+			h->p_elephant = p_elephant_u16(e, h, sent);
+		}
+	}
 	decide(e, f, h, now, to_iv + 1, flags);
 }
 
@@ -480,6 +506,11 @@ flow_new(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p)
 	pfse_history_prior_fast(e->hist, cls, &rate, &var, &pel, &cx);
 	h->cls = (uint16_t)cls;
 	h->priority = prio > 255 ? 255 : (uint8_t)prio;
+	if (e->use_prior) {
+		/* at risk from now on (octave 0: nothing sent yet) */
+		pfse_history_live_move(e->hist, cls, -1, 0);
+		pel = pfse_history_p_elephant_at(e->hist, cls, 0);
+	}
 	h->p_elephant = (uint16_t)(pel * 65535 + 0.5);
 	/* (not EF_SEEN: nothing observed yet) */
 	h->obs_iv = (e->now > p->ts ? e->now : p->ts) / e->interval - 1;
@@ -529,6 +560,8 @@ flow_end(struct pfse_flow_table *t, uint32_t f, uint32_t cause, void *user)
 	s.complexity_sum = h->cx_sum;
 	s.complexity_n = h->cx_n;
 	pfse_history_absorb(e->hist, h->cls, &s);
+	if (e->use_prior)
+		pfse_history_live_move(e->hist, h->cls, h->octave, -1);
 	if (h->shadow != NONE32)
 		pfse_selector_shadow_end(e->sel, h->shadow);
 	acct_del(e, h);
@@ -666,6 +699,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	e->crit_gain = prm.crit_gain;
 	e->target_util = pfse_policy_target_util(prm.policy);
 	e->use_crit = pfse_policy_uses_crit(prm.policy);
+	e->use_prior = pfse_policy_uses_prior(prm.policy);
 	pfse_policy_tiers(prm.policy, &e->tier_std, &e->tier_hp, &e->tier_dpi);
 	e->reader = pfse_cluster_readers(prm.cluster);
 	e->epoch = pfse_cluster_epoch(prm.cluster);
@@ -751,6 +785,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	hp.classify = prm.classify;
 	hp.classify_user = prm.classify_user;
 	hp.allocator = e->alloc;
+	e->eleph_bytes = prm.elephant_bytes ? prm.elephant_bytes : 1ull << 20;
 	r = pfse_history_create(&hp, &e->hist);
 	if (r < 0)
 		goto fail;
@@ -844,6 +879,23 @@ struct burst_acc {
 
 /* Decides each packet from its flow's directive, read from the table (its line was just
  * updated: in cache). */
+/* A flow's first FIN or RST: its class's history counts it as ended from now on. */
+static void
+closed(struct pfse_engine *e, uint32_t f)
+{
+	struct eflow *h = hdr(e, f);
+	uint64_t sent;
+	unsigned oct;
+
+	if (h->flags & EF_CLOSED)
+		return;
+	sent = pfse_ft_bytes(e->t, f);
+	oct = sent < 2 ? 0 : 63u - (unsigned)__builtin_clzll(sent);
+	pfse_history_live_move(e->hist, h->cls, h->octave, 64 + (int)oct);
+	h->octave = (uint8_t)(64 + oct);
+	h->flags |= EF_CLOSED;
+}
+
 static inline void
 dispatch(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n, const uint32_t flows[],
 	 const struct pfse_flow_masks *m, const struct pfse_ft_event ev[],
@@ -877,6 +929,8 @@ dispatch(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n, const
 			uint8_t t8, reason;
 			uint16_t n16;
 
+			if (pfse_unlikely(p->tcp_flags & 0x05) && e->use_prior)
+				closed(e, flows[i]); /* FIN or RST */
 			pfse_ft_dir_read(ev[i].dir, &t8, &reason, &n16);
 			tier = t8;
 			node = n16;

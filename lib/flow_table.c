@@ -1099,6 +1099,14 @@ pfse_ft_slot_fast(struct pfse_flow_table *t, uint32_t flow)
 	return cold_of(t, flow) + t->slot_off;
 }
 
+uint64_t
+pfse_ft_bytes(const struct pfse_flow_table *t, uint32_t flow)
+{
+	const struct ft_hot *r = &t->hot[flow];
+
+	return r->bytes[0] + r->bytes[1];
+}
+
 void
 pfse_ft_directive_tier_node(const struct pfse_flow_table *t, uint32_t flow, uint8_t *tier,
 			    uint8_t *reason, uint16_t *node)

@@ -63,6 +63,10 @@ pfse_ft_slot_fast(struct pfse_flow_table *t, uint32_t flow);
 
 struct pfse_directive;
 
+/* A valid flow's bytes so far, both directions (the directive's cache line). */
+uint64_t
+pfse_ft_bytes(const struct pfse_flow_table *t, uint32_t flow);
+
 /* A valid flow's directive's tier, reason and node. */
 void
 pfse_ft_directive_tier_node(const struct pfse_flow_table *t, uint32_t flow, uint8_t *tier,

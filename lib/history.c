@@ -37,6 +37,9 @@ struct hclass {
 	uint8_t used;
 	uint8_t series_valid;
 	uint64_t flows, elephants;
+	uint32_t live[64];        /* live flows by the octave of their bytes so far (not
+				     serialised or merged) */
+	uint32_t closing[64];     /* live flows that closed (FIN, RST), same */
 	double rate_sum, rate_sq;
 	double cx_sum;
 	uint64_t cx_n;
@@ -227,6 +230,13 @@ bin_of(uint64_t v)
 	e = 63u - (unsigned)__builtin_clzll(v);
 	frac = e >= 2 ? (unsigned)(v >> (e - 2)) & 3u : (unsigned)(v << (2 - e)) & 3u;
 	return 4 * e + frac;
+}
+
+/* The octave of a size: floor(log2(v)), 0 for v < 2 (bin_of(v) / 4). */
+static inline unsigned
+octave_of(uint64_t v)
+{
+	return v < 2 ? 0 : 63u - (unsigned)__builtin_clzll(v);
 }
 
 /* The geometric middle of a bin: 2^e (1 + frac / 4 + 1 / 8). */
@@ -420,6 +430,46 @@ pfse_history_prior_fast(const struct pfse_history *h, uint32_t slot, double *rat
 		*var = 0;
 	*p_elephant = ((double)c->elephants + 1) / (n + 2);
 	*complexity = c->cx_n ? c->cx_sum / (double)c->cx_n : 0;
+}
+
+double
+pfse_history_p_elephant_at(const struct pfse_history *h, uint32_t slot, uint64_t sent)
+{
+	const struct hclass *c = &h->cls[slot];
+	unsigned jb = octave_of(sent), je = octave_of(h->elephant_bytes);
+	uint64_t at_risk = 0, decided = 0;
+	double s = 1;
+
+	if (sent >= h->elephant_bytes)
+		return 1;
+	/* from the top down: at_risk = the flows that reached octave j (finished with a size
+	 * of at least 2^j, or live with at least 2^j so far); decided = those that reached
+	 * sent's octave and then ended or passed elephant_bytes' */
+	for (unsigned j = 63; j + 1 > jb; j--) {
+		const uint32_t *fin = &c->hist[H_SIZE][4 * j];
+		uint64_t ended = (uint64_t)fin[0] + fin[1] + fin[2] + fin[3] + c->closing[j];
+
+		at_risk += ended + c->live[j];
+		decided += ended + (j >= je ? c->live[j] : 0);
+		if (j < je && at_risk > 0)
+			s *= 1 - (double)ended / (double)at_risk;
+	}
+	return ((double)decided * s + 1) / ((double)decided + 2);
+}
+
+void
+pfse_history_live_move(struct pfse_history *h, uint32_t slot, int from, int to)
+{
+	struct hclass *c = &h->cls[slot];
+	int cf = from >= 64, ct = to >= 64;
+	uint32_t *a = cf ? c->closing : c->live, *b = ct ? c->closing : c->live;
+
+	from -= cf ? 64 : 0;
+	to -= ct ? 64 : 0;
+	if (from >= 0 && from < 64 && a[from] > 0)
+		a[from]--;
+	if (to >= 0 && to < 64 && b[to] < UINT32_MAX)
+		b[to]++;
 }
 
 static void

@@ -56,6 +56,11 @@ pfse_policy_target_util(const struct pfse_policy *pol);
 int
 pfse_policy_uses_crit(const struct pfse_policy *pol);
 
+/* Whether rule 3 (the class history's P(elephant)) is on (else the engine skips
+ * conditioning it on each flow's bytes). */
+int
+pfse_policy_uses_prior(const struct pfse_policy *pol);
+
 /* The checks of pfse_history_load() that need no history (format, lengths, checksum,
  * every class): 0 or its error codes. */
 int

@@ -166,6 +166,11 @@ pfse_policy_decide(const struct pfse_policy *pol, const struct pfse_policy_input
 
 		reason = pol->high_perf != PFSE_TIER_NONE ? hp_reason(pol, in, in_hp)
 							   : PFSE_REASON_NONE;
+		/* its class's history says it will be an elephant, given what it has sent */
+		if (reason == PFSE_REASON_NONE && pol->high_perf != PFSE_TIER_NONE &&
+		    !(pol->p.flags & PFSE_POLICY_F_NO_PRIOR) && pol->p.p_elephant_enter <= 1 &&
+		    in->p_elephant >= pol->p.p_elephant_enter)
+			reason = PFSE_REASON_PRIOR;
 		if (reason != PFSE_REASON_NONE) {
 			tier = pol->high_perf;
 			/* staying in: keep the reason it entered with */
@@ -228,6 +233,13 @@ int
 pfse_policy_uses_crit(const struct pfse_policy *pol)
 {
 	return pol->p.crit_enter > 0;
+}
+
+int
+pfse_policy_uses_prior(const struct pfse_policy *pol)
+{
+	return !(pol->p.flags & PFSE_POLICY_F_NO_PRIOR) && pol->p.p_elephant_enter <= 1 &&
+	       pol->high_perf != PFSE_TIER_NONE;
 }
 
 PFSE_API const char *

@@ -376,7 +376,7 @@ by_port(const struct pfse_flow_key *key, uint32_t *class_key, uint32_t *priority
 	return 0;
 }
 
-START_TEST(emerging_elephant_and_demoted_mouse)
+START_TEST(elephant_by_class_and_size)
 {
 	struct world_opts o = { .bw_enter = 1e6, .elephant_bytes = 100000,
 				.classify = by_port };
@@ -403,16 +403,14 @@ START_TEST(emerging_elephant_and_demoted_mouse)
 	ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
 	ck_assert(d.node == w.hp_nodes[0] || d.node == w.hp_nodes[1]);
 	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_PRIOR);
-	/* it stays small (100 B per interval): kept for its dwell (1 s), then demoted */
+	/* it stays small (100 B per interval), but its class's history, given what it has
+	 * sent, still says elephant (every finished flow of the class that reached its size
+	 * was one): it stays, past its dwell (1 s) */
 	for (unsigned k = 1; k <= 20; k++) {
 		p = mkpkt(31000, 5001, 100, t + k * 100 * MS, ++id);
-		d = one(&w, &p);
-		if (k < 10)
-			ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+		ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_FORWARD);
 	}
-	ck_assert_uint_eq(d.action, PFSE_ACT_TRANSMIT);
-	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_DEFAULT);
-	ck_assert_uint_ge(finfo(&w, &p).directive.since, t + SEC);
+	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_PRIOR);
 	/* a new flow of the class with three packets in one burst: all three go where its
 	 * first directive says, to the same node */
 	{
@@ -433,6 +431,52 @@ START_TEST(emerging_elephant_and_demoted_mouse)
 	/* a flow of another class (no history) starts on the standard path */
 	p = mkpkt(31001, 6000, 100, t + 3 * SEC, ++id);
 	ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_TRANSMIT);
+	/* ten mice of the class, 30 kB each (closed by a RST), end while flow 31000 goes on
+	 * at 100 B per interval */
+	t += 3 * SEC;
+	for (unsigned f = 0; f < 10; f++) {
+		for (unsigned k = 0; k < 30; k++) {
+			p = mkpkt((uint16_t)(32000 + f), 5001, 1000, t + f * MS + k * 10, ++id);
+			one(&w, &p);
+		}
+		p = mkpkt((uint16_t)(32000 + f), 5001, 40, t + f * MS + 500, ++id);
+		p.tcp_flags = 0x04;
+		one(&w, &p);
+	}
+	for (unsigned k = 1; k <= 120; k++) {
+		p = mkpkt(31000, 5001, 100, t + k * 100 * MS, ++id);
+		d = one(&w, &p);
+		pfse_engine_advance(w.e, t + k * 100 * MS, 0);
+	}
+	{
+		struct pfse_class_prior cp;
+
+		cp.size = sizeof(cp);
+		ck_assert_int_eq(pfse_history_prior(pfse_engine_history(w.e),
+						    finfo(&w, &p).class_id, &cp),
+				 0);
+		ck_assert_uint_eq(cp.flows, 13);
+	}
+	/* now, of the class's flows that reached its size (14 kB; the history counts in
+	 * octaves, 8-16 kB), 3 in 13 were elephants: P = (3 + 1) / (13 + 2) < 0.6, and it is
+	 * demoted (its dwell long over) */
+	ck_assert_uint_eq(d.action, PFSE_ACT_TRANSMIT);
+	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_DEFAULT);
+	/* a new flow of the class starts on the standard path (P = 4 / 15); once it has
+	 * sent 40 kB (octave 32-64 kB), more than any mouse of its class, P = 4 / 5 again:
+	 * shunted at once, below the bandwidth threshold (400 kB/s) */
+	t += 13 * SEC;
+	p = mkpkt(31600, 5001, 1000, t, ++id);
+	ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_TRANSMIT);
+	for (unsigned k = 1; k < 40; k++) {
+		p = mkpkt(31600, 5001, 1000, t + k * MS, ++id);
+		ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_TRANSMIT);
+	}
+	p = mkpkt(31600, 5001, 100, t + 100 * MS, ++id);
+	d = one(&w, &p);
+	ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+	ck_assert(d.node == w.hp_nodes[0] || d.node == w.hp_nodes[1]);
+	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_PRIOR);
 	freeworld(&w);
 }
 END_TEST
@@ -845,7 +889,7 @@ engine_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decisions");
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, emerging_elephant_and_demoted_mouse);
+	tcase_add_test(tc, elephant_by_class_and_size);
 	tcase_add_test(tc, first_evidence_moves_at_once);
 	tcase_add_test(tc, affinity_and_health);
 	tcase_add_test(tc, predictive_overload_moves_flows);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Class history: the default and application classifiers, the overflow class, exact
- * priors from absorbed flows, histogram quantiles, the aggregate series window, merging
- * (equal to absorbing everything into one history), and serialisation: round trips, and
+ * priors from absorbed flows, the chance that a live flow becomes an elephant given its
+ * size (Kaplan-Meier over octaves, live and closed flows counted), histogram quantiles,
+ * the aggregate series window, merging (equal to absorbing everything into one history),
+ * and serialisation: round trips, and
  * every truncation, every bit flip, foreign buffers and well-checksummed but
  * inconsistent buffers rejected with the history left exactly as it was.
  */
@@ -17,6 +19,7 @@
 
 #include <pfse/pfse.h>
 
+#include "history_priv.h"
 #include "test-util.h"
 
 static struct pfse_history *
@@ -221,6 +224,56 @@ START_TEST(priors_exact)
 	/* other classes are untouched */
 	p = prior_of(h, classify(h, 6, 40000, 80));
 	ck_assert_uint_eq(p.flows, 0);
+	pfse_history_destroy(h);
+}
+END_TEST
+
+START_TEST(p_elephant_given_bytes)
+{
+	struct pfse_history *h = mkhist(0, 0);
+	uint32_t c = classify(h, 6, 40000, 443), o = classify(h, 6, 40000, 80);
+	struct pfse_flow_summary s;
+	size_t len = 0;
+	void *buf;
+
+	/* nothing known: 1/2; past elephant_bytes (1 MiB): 1 */
+	ck_assert(pfse_history_p_elephant_at(h, c, 0) == 0.5);
+	ck_assert(pfse_history_p_elephant_at(h, c, 1u << 20) == 1);
+	/* finished: 4 of 10 kB (octave 13), 2 of 300 kB (18), 2 elephants of 2 MiB (21);
+	 * live: one at 500 kB (18), one at 1.5 MiB (20, past the elephant size's octave) */
+	for (unsigned k = 0; k < 8; k++) {
+		s = summary(k < 4 ? 10000 : k < 6 ? 300000 : 2u << 20, 1000, 100, 100, 0, 0);
+		ck_assert_int_eq(pfse_history_absorb(h, c, &s), 0);
+	}
+	pfse_history_live_move(h, c, -1, 18);
+	pfse_history_live_move(h, c, -1, 20);
+	/* from 0: 10 reached octave 13 and 4 ended there; 6 reached 18 and 2 ended there;
+	 * S = 0.6 * 2/3 = 0.4 over the 9 flows whose answer is known (all but the live one
+	 * at 500 kB): (9 * 0.4 + 1) / 11 */
+	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 0), 4.6 / 11, 1e-12);
+	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 9000), 4.6 / 11, 1e-12);
+	/* from 100 kB (octave 16): S = 2/3 over 5: (5 * 2/3 + 1) / 7 */
+	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 100000), 13.0 / 21, 1e-12);
+	/* from 600 kB (octave 19): every flow that got there went on: (3 + 1) / (3 + 2) */
+	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 600000), 0.8, 1e-12);
+	/* the live 500 kB flow closes (a FIN): it ends there; S = 0.6 * 1/2 over 10 */
+	pfse_history_live_move(h, c, 18, 64 + 18);
+	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 0), 4.0 / 12, 1e-12);
+	/* another class is untouched */
+	ck_assert(pfse_history_p_elephant_at(h, o, 0) == 0.5);
+	/* live counts are not saved: after a round trip only the finished flows count,
+	 * (2 + 1) / (8 + 2) from 0; and a flow ending then takes nothing below zero */
+	ck_assert_int_eq(pfse_history_save(h, NULL, 0, &len), -ENOSPC);
+	buf = malloc(len);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(pfse_history_save(h, buf, len, &len), 0);
+	ck_assert_int_eq(pfse_history_load(h, buf, len), 0);
+	c = classify(h, 6, 40000, 443);
+	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 0), 3.0 / 10, 1e-12);
+	pfse_history_live_move(h, c, 64 + 18, -1);
+	pfse_history_live_move(h, c, 20, -1);
+	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 0), 3.0 / 10, 1e-12);
+	free(buf);
 	pfse_history_destroy(h);
 }
 END_TEST
@@ -723,6 +776,7 @@ history_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("aggregates");
 	tcase_add_test(tc, priors_exact);
+	tcase_add_test(tc, p_elephant_given_bytes);
 	tcase_add_test(tc, quantiles_within_a_bin);
 	tcase_add_test(tc, series_window);
 	tcase_add_test(tc, merge_equals_one_history);

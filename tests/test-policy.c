@@ -148,9 +148,19 @@ START_TEST(rules_in_order)
 		ck_assert_uint_eq(rd.tier, t_hp);
 		pfse_policy_destroy(rpol);
 	}
-	/* it turns out small: it stays until its dwell is over, then goes */
+	/* it sends little, but its class's history, given what it has sent, still says
+	 * elephant: it stays, past its dwell */
 	in.now = 11 * SEC;
 	in.bw = in.bw_hi = 1000;
+	ck_assert_int_eq(decide(pol, &in, &d), 0);
+	ck_assert_uint_eq(d.tier, t_hp);
+	in.now = 12 * SEC;
+	ck_assert_int_eq(decide(pol, &in, &d), 0);
+	ck_assert_uint_eq(d.tier, t_hp);
+	ck_assert_uint_eq(d.reason, PFSE_REASON_PRIOR);
+	/* the history no longer does (0.59 < 0.6): within its dwell it stays, then goes */
+	in.p_elephant = 0.59;
+	in.now = 11 * SEC;
 	ck_assert_int_eq(decide(pol, &in, &d), 0);
 	ck_assert_uint_eq(d.tier, t_hp);
 	in.now = 12 * SEC;
@@ -204,6 +214,82 @@ START_TEST(rules_in_order)
 	ck_assert_int_eq(decide(pol, &in, &d), 1);
 	ck_assert_uint_eq(d.tier, t_std);
 	ck_assert_uint_eq(d.reason, PFSE_REASON_DEFAULT);
+	pfse_policy_destroy(pol);
+}
+END_TEST
+
+START_TEST(prior_given_bytes)
+{
+	/* The engine conditions P(elephant) on what a flow has sent: a live flow whose chance
+	 * rises past p_elephant_enter (0.6 by default) is shunted then, reason "prior"; a
+	 * reactive policy (PFSE_POLICY_F_NO_PRIOR) ignores it. */
+	struct pfse_policy *pol = mkpolicy(1e6, 0.5e6, 2 * SEC);
+	struct pfse_policy_params rp;
+	struct pfse_policy *rpol;
+	struct pfse_policy_input in, ri;
+	struct pfse_directive d, rd;
+
+	pfse_policy_params_init(&rp);
+	rp.cluster = cl;
+	rp.bw_enter = 1e6;
+	rp.flags = PFSE_POLICY_F_NO_PRIOR;
+	ck_assert_int_eq(pfse_policy_create(&rp, &rpol), 0);
+	pfse_policy_input_init(&in);
+	in.flags = PFSE_POLICY_IN_NEW;
+	in.now = 10 * SEC;
+	in.p_elephant = 0.3;
+	in.bw = in.bw_hi = 100;
+	ri = in;
+	ck_assert_int_eq(decide(pol, &in, &d), 1);
+	ck_assert_uint_eq(d.tier, t_std);
+	ck_assert_int_eq(decide(rpol, &ri, &rd), 1);
+	ck_assert_uint_eq(rd.tier, t_std);
+	/* 0.59: not yet */
+	in.now = ri.now = 10 * SEC + 100 * MS;
+	in.flags = ri.flags = PFSE_POLICY_IN_INITIAL;
+	in.p_elephant = ri.p_elephant = 0.59;
+	ck_assert_int_eq(decide(pol, &in, &d), 0);
+	ck_assert_uint_eq(d.tier, t_std);
+	/* 0.6: at once (the first placement was a default one), whatever its bandwidth */
+	in.now = ri.now = 10 * SEC + 200 * MS;
+	in.flags = ri.flags = PFSE_POLICY_IN_INITIAL;
+	in.p_elephant = ri.p_elephant = 0.6;
+	ck_assert_int_eq(decide(pol, &in, &d), 1);
+	ck_assert_uint_eq(d.tier, t_hp);
+	ck_assert_uint_eq(d.reason, PFSE_REASON_PRIOR);
+	ck_assert_uint_eq(d.since, 10 * SEC + 200 * MS);
+	ck_assert_int_eq(decide(rpol, &ri, &rd), 0);
+	ck_assert_uint_eq(rd.tier, t_std);
+	/* it stays while the chance holds, long past its dwell */
+	in.now = ri.now = 60 * SEC;
+	ck_assert_int_eq(decide(pol, &in, &d), 0);
+	ck_assert_uint_eq(d.tier, t_hp);
+	ck_assert_uint_eq(d.reason, PFSE_REASON_PRIOR);
+	/* its bandwidth crosses too: it keeps the reason it entered with */
+	in.bw = in.bw_hi = 2e6;
+	ck_assert_int_eq(decide(pol, &in, &d), 0);
+	ck_assert_uint_eq(d.reason, PFSE_REASON_PRIOR);
+	/* a policy with the rule off (p_elephant_enter > 1) never uses it */
+	{
+		struct pfse_policy_params op;
+		struct pfse_policy *opol;
+
+		pfse_policy_params_init(&op);
+		op.cluster = cl;
+		op.bw_enter = 1e6;
+		op.p_elephant_enter = 1.5;
+		ck_assert_int_eq(pfse_policy_create(&op, &opol), 0);
+		pfse_policy_input_init(&ri);
+		ri.flags = PFSE_POLICY_IN_INITIAL;
+		ri.current.tier = (uint8_t)t_std;
+		ri.current.reason = PFSE_REASON_DEFAULT;
+		ri.p_elephant = 1;
+		ri.now = SEC;
+		ck_assert_int_eq(decide(opol, &ri, &rd), 0);
+		ck_assert_uint_eq(rd.tier, t_std);
+		pfse_policy_destroy(opol);
+	}
+	pfse_policy_destroy(rpol);
 	pfse_policy_destroy(pol);
 }
 END_TEST
@@ -366,6 +452,7 @@ policy_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, tiers_by_kind);
 	tcase_add_test(tc, rules_in_order);
+	tcase_add_test(tc, prior_given_bytes);
 	tcase_add_test(tc, complexity_and_criticality);
 	tcase_add_test(tc, oscillation_changes_once_per_dwell);
 	tcase_add_test(tc, missing_tiers);

@@ -17,12 +17,18 @@
  *     inspection tier at once, dwell time or not (PFSE_REASON_ANOMALY).
  *  3. A new flow goes to the high-performance tier when its class's P(elephant) is at
  *     least `p_elephant_enter`, or its class's expected rate at least `bw_enter`
- *     (PFSE_REASON_PRIOR): the elephant is shunted on its first packet.
+ *     (PFSE_REASON_PRIOR): the elephant is shunted on its first packet. A live flow goes
+ *     there (reason PRIOR too) when its P(elephant) reaches `p_elephant_enter`: the engine
+ *     conditions it on what the flow has sent (of the class's flows that reached that
+ *     size, the share that became elephants), so a flow is shunted once it is big
+ *     enough for its class to say it will be one, whatever its rate; and it stays while
+ *     that holds.
  *  4. Otherwise a flow enters the high-performance tier when its predicted bandwidth,
  *     complexity or criticality reaches its enter threshold (PFSE_REASON_BANDWIDTH,
  *     _COMPLEXITY, _CRITICALITY), and leaves it when all three are below their exit
- *     thresholds (hysteresis: exit <= enter). A flow in the inspection tier returns to
- *     this rule once its dwell time is over.
+ *     thresholds and its P(elephant) below `p_elephant_enter` (hysteresis: exit <=
+ *     enter). A flow in the inspection tier returns to this rule once its dwell time is
+ *     over.
  *  5. Dwell: a directive set less than `dwell_ns` ago is kept (rule 2 excepted, and a
  *     flow's first placement, PFSE_POLICY_IN_INITIAL), so a flow whose forecast
  *     oscillates around a threshold changes at most once per dwell.
@@ -57,7 +63,8 @@ struct pfse_cluster;
  * @{ */
 #define PFSE_REASON_NONE 0u        /**< no directive yet */
 #define PFSE_REASON_DEFAULT 1u     /**< standard: no rule called for another tier */
-#define PFSE_REASON_PRIOR 2u       /**< new flow, its class prior says elephant */
+#define PFSE_REASON_PRIOR 2u       /**< its class's history says elephant (new flow),
+					or will be, given what it has sent */
 #define PFSE_REASON_BANDWIDTH 3u   /**< predicted bandwidth */
 #define PFSE_REASON_COMPLEXITY 4u  /**< predicted rewrite complexity */
 #define PFSE_REASON_CRITICALITY 5u /**< criticality (class priority, raised by growth) */
@@ -75,8 +82,8 @@ struct pfse_cluster;
 #define PFSE_POLICY_F_UPPER (1u << 0)
 /** Never send anomalies to inspection. */
 #define PFSE_POLICY_F_NO_ANOMALY (1u << 1)
-/** Ignore the class prior (rule 3): a new flow starts on the standard tier and is
- *  shunted only once its own samples cross a threshold (a reactive policy). @since 0.2 */
+/** Ignore P(elephant) (rule 3): a new flow starts on the standard tier and is shunted
+ *  only once its own samples cross a threshold (a reactive policy). @since 0.2 */
 #define PFSE_POLICY_F_NO_PRIOR (1u << 2)
 /** @} */
 
@@ -92,8 +99,9 @@ struct pfse_policy_params {
 	double cx_exit;            /**< 0 = cx_enter / 2 */
 	double crit_enter;         /**< criticality to enter; 0 = off */
 	double crit_exit;          /**< 0 = crit_enter - 1 */
-	double p_elephant_enter;   /**< class P(elephant) for a new flow; 0 = 0.6 (above the
-				        1/2 of a class with no history); > 1 = off */
+	double p_elephant_enter;   /**< P(elephant) to enter (rule 3: a new flow's class
+				        prior, a live flow's given its size); 0 = 0.6 (above
+				        the 1/2 of a class with no history); > 1 = off */
 	uint64_t dwell_ns;         /**< minimum time between changes; 0 = 1 s */
 	double target_util;        /**< tier budgets: this fraction of capacity; 0 = 0.9 */
 	struct pfse_allocator allocator; /**< zero = malloc/free */
@@ -129,7 +137,8 @@ struct pfse_policy_input {
 	double bw_hi;            /**< its upper bound */
 	double cx;               /**< predicted rewrite complexity, rules per packet */
 	double crit;             /**< criticality (pfse_criticality()) */
-	double p_elephant;       /**< the class's P(elephant) */
+	double p_elephant;       /**< P(elephant): the class's (a new flow), or given what
+				      the flow has sent (what the engine passes) */
 	uint32_t flags;          /**< PFSE_POLICY_IN_* */
 	uint32_t reserved;       /**< zero */
 	struct pfse_directive current; /**< the flow's directive (tier PFSE_TIER_NONE and
