@@ -106,6 +106,9 @@ struct pfse_engine {
 	double overload_util, budget_share, crit_gain, target_util;
 	int use_crit;          /* the policy has criticality thresholds */
 	int use_prior;         /* the policy has rule 3 (P(elephant)) */
+	double p_enter;        /* its p_elephant_enter */
+	uint8_t *shunt_oct;    /* per class slot (65536): the octave of bytes from which a
+				  flow's P(elephant) reaches p_enter (64: none, or not known) */
 	uint64_t eleph_bytes;  /* the history's elephant size */
 	uint64_t refit_ns, next_refit, next_z, now;
 	int64_t tier_load[PFSE_CLUSTER_TIERS_MAX];
@@ -169,6 +172,17 @@ vbin_of(double value)
 
 /* ---- accounting ---------------------------------------------------------------------- */
 
+/* What a flow is worth to a tier, for budgets and overload shedding: its forecast,
+ * raised by its criticality and by its chance of becoming an elephant (up to 16 times,
+ * four value bins, for a sure one): the flows kept out first are the small, short ones. */
+static inline double
+value_of(const struct pfse_engine *e, const struct eflow *h)
+{
+	double v = (1 + h->crit) * h->bw;
+
+	return e->use_prior ? v * (1 + 15 * (h->p_elephant / 65535.0)) : v;
+}
+
 static void
 acct_node_del(struct pfse_engine *e, struct eflow *h)
 {
@@ -206,7 +220,7 @@ static void
 acct_add(struct pfse_engine *e, struct eflow *h, uint32_t tier, uint32_t node)
 {
 	h->acct_bw = h->bw > 0 ? (int64_t)h->bw : 0;
-	h->vbin = (uint8_t)vbin_of((1 + h->crit) * h->bw);
+	h->vbin = (uint8_t)vbin_of(value_of(e, h));
 	if (tier != PFSE_TIER_NONE) {
 		h->acct_tier = (uint8_t)tier;
 		e->tier_load[tier] += h->acct_bw;
@@ -329,7 +343,7 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint64_
 			int64_t bw = h->bw > 0 ? (int64_t)h->bw : 0, diff = bw - h->acct_bw;
 
 			if ((diff < 0 ? -diff : diff) > h->acct_bw / 16 ||
-			    vbin_of((1 + h->crit) * h->bw) != h->vbin) {
+			    vbin_of(value_of(e, h)) != h->vbin) {
 				uint32_t node = h->acct_node;
 
 				if (node == NONE16)
@@ -341,7 +355,7 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint64_
 		return;
 	}
 	if (d.tier != cur.tier && d.reason != PFSE_REASON_ANOMALY &&
-	    !admit(e, d.tier, h->bw, vbin_of((1 + h->crit) * h->bw))) {
+	    !admit(e, d.tier, h->bw, vbin_of(value_of(e, h)))) {
 		/* the tier is full of flows worth more: stay out */
 		e->st.budget_demotions++;
 		if (cur.tier == e->tier_std && cur.reason == PFSE_REASON_BUDGET &&
@@ -383,10 +397,16 @@ observe(struct pfse_engine *e, struct eflow *h, double x)
 	return o.flags;
 }
 
+/* A flow's P(elephant) given what it has sent, x 65535; its class's shunting octave is
+ * refreshed in the same pass. */
 static inline uint16_t
-p_elephant_u16(struct pfse_engine *e, const struct eflow *h, uint64_t sent)
+p_elephant_u16(struct pfse_engine *e, uint32_t cls, uint64_t sent)
 {
-	return (uint16_t)(pfse_history_p_elephant_at(e->hist, h->cls, sent) * 65535 + 0.5);
+	unsigned so = 64;
+	double p = pfse_history_p_elephant_scan(e->hist, cls, sent, e->p_enter, &so);
+
+	e->shunt_oct[cls] = (uint8_t)so;
+	return (uint16_t)(p * 65535 + 0.5);
 }
 
 /* Observes the samples of intervals (from_iv .. to_iv] not yet seen: `closed_bytes` for
@@ -469,9 +489,9 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 		if (!(h->flags & EF_CLOSED) && oct != h->octave) {
 			pfse_history_live_move(e->hist, h->cls, h->octave, (int)oct);
 			h->octave = (uint8_t)oct;
-			h->p_elephant = p_elephant_u16(e, h, sent);
+			h->p_elephant = p_elephant_u16(e, h->cls, sent);
 		} else if ((h->samples & 15) == 0) {
-			h->p_elephant = p_elephant_u16(e, h, sent);
+			h->p_elephant = p_elephant_u16(e, h->cls, sent);
 		}
 	}
 	decide(e, f, h, now, to_iv + 1, flags);
@@ -509,7 +529,8 @@ flow_new(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p)
 	if (e->use_prior) {
 		/* at risk from now on (octave 0: nothing sent yet) */
 		pfse_history_live_move(e->hist, cls, -1, 0);
-		pel = pfse_history_p_elephant_at(e->hist, cls, 0);
+		pel = p_elephant_u16(e, cls, 0) / 65535.0;
+		pfse_flow_table_set_class(e->t, f, cls); /* for the packet path's size check */
 	}
 	h->p_elephant = (uint16_t)(pel * 65535 + 0.5);
 	/* (not EF_SEEN: nothing observed yet) */
@@ -617,6 +638,7 @@ pfse_engine_destroy(struct pfse_engine *e)
 	pfse_free(&a, e->node_delta);
 	pfse_free(&a, e->node_hist);
 	pfse_free(&a, e->node_cut);
+	pfse_free(&a, e->shunt_oct);
 	pfse_free(&a, e->node_st);
 	pfse_free(&a, e->pool);
 	pfse_free(&a, e->pool_len);
@@ -700,6 +722,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	e->target_util = pfse_policy_target_util(prm.policy);
 	e->use_crit = pfse_policy_uses_crit(prm.policy);
 	e->use_prior = pfse_policy_uses_prior(prm.policy);
+	e->p_enter = pfse_policy_p_elephant_enter(prm.policy);
 	pfse_policy_tiers(prm.policy, &e->tier_std, &e->tier_hp, &e->tier_dpi);
 	e->reader = pfse_cluster_readers(prm.cluster);
 	e->epoch = pfse_cluster_epoch(prm.cluster);
@@ -804,6 +827,10 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	e->node_hist = pfse_zalloc(&e->alloc, (size_t)e->max_nodes * VBINS * sizeof(int64_t), 64);
 	e->node_cut = pfse_zalloc(&e->alloc, e->max_nodes, 64);
 	e->node_st = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(e->node_st[0]), 64);
+	e->shunt_oct = pfse_zalloc(&e->alloc, 65536, 64);
+	if (!e->shunt_oct)
+		goto fail;
+	memset(e->shunt_oct, 64, 65536);
 	e->pool_cap = e->W ? 1024 : 0;
 	if (e->pool_cap) {
 		e->pool = pfse_zalloc(&e->alloc, (size_t)e->pool_cap * (e->W + 1) * sizeof(double),
@@ -879,6 +906,24 @@ struct burst_acc {
 
 /* Decides each packet from its flow's directive, read from the table (its line was just
  * updated: in cache). */
+/* A flow not on the high-performance tier has grown past its class's shunting size
+ * (packet path): if it is in a new octave, its P(elephant) is refreshed and, if it
+ * reaches the threshold, the policy decides now rather than when its interval closes. */
+static void
+grown(struct pfse_engine *e, uint32_t f, uint64_t sent, uint64_t now)
+{
+	struct eflow *h = hdr(e, f);
+	unsigned oct = 63u - (unsigned)__builtin_clzll(sent);
+
+	if ((h->flags & EF_CLOSED) || oct == h->octave)
+		return;
+	pfse_history_live_move(e->hist, h->cls, h->octave, (int)oct);
+	h->octave = (uint8_t)oct;
+	h->p_elephant = p_elephant_u16(e, h->cls, sent);
+	if (h->p_elephant / 65535.0 >= e->p_enter)
+		decide(e, f, h, now, now / e->interval, 0);
+}
+
 /* A flow's first FIN or RST: its class's history counts it as ended from now on. */
 static void
 closed(struct pfse_engine *e, uint32_t f)
@@ -894,6 +939,30 @@ closed(struct pfse_engine *e, uint32_t f)
 	pfse_history_live_move(e->hist, h->cls, h->octave, 64 + (int)oct);
 	h->octave = (uint8_t)(64 + oct);
 	h->flags |= EF_CLOSED;
+}
+
+/* The packet path's part of P(elephant): a FIN or RST ends the flow for its class's
+ * history; the packet that takes a flow off the high-performance tier into a new octave
+ * of size at or past its class's shunting size has it re-decided now (dir: its
+ * directive's tier, reason, node; a flow held back then, by the dwell or the tier's
+ * budget, is re-decided when its interval closes). */
+static inline void
+size_check(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, uint32_t len,
+	   const uint8_t *dir)
+{
+	uint32_t cls;
+	uint64_t sent = pfse_ft_dir_bytes_class(dir, &cls);
+
+	if (pfse_unlikely(p->tcp_flags & 0x05)) {
+		closed(e, f); /* FIN or RST */
+	} else if (sent >= 2 && sent - len < sent) {
+		unsigned oct = 63u - (unsigned)__builtin_clzll(sent);
+
+		if (oct >= e->shunt_oct[cls] && ((sent - len) >> oct) == 0 &&
+		    dir[0] != e->tier_hp && dir[1] != PFSE_REASON_PINNED &&
+		    dir[1] != PFSE_REASON_ANOMALY)
+			grown(e, f, sent, p->ts);
+	}
 }
 
 static inline void
@@ -929,8 +998,8 @@ dispatch(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n, const
 			uint8_t t8, reason;
 			uint16_t n16;
 
-			if (pfse_unlikely(p->tcp_flags & 0x05) && e->use_prior)
-				closed(e, flows[i]); /* FIN or RST */
+			if (e->use_prior)
+				size_check(e, flows[i], p, len, ev[i].dir);
 			pfse_ft_dir_read(ev[i].dir, &t8, &reason, &n16);
 			tier = t8;
 			node = n16;

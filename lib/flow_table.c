@@ -70,32 +70,6 @@ struct ft_bucket {
 };
 _Static_assert(sizeof(struct ft_bucket) == 64, "a bucket is one cache line");
 
-struct ft_hot {
-	/* line 0: touched by every packet */
-	struct pfse_flow_key key;
-	uint64_t last_seen;
-	uint32_t cur_iv;     /* open interval index, modulo 2^32 */
-	uint32_t open_pkts;
-	uint32_t open_bytes; /* saturating */
-	uint8_t tcp_flags;
-	uint8_t state;       /* S_* and the timeout kind */
-	uint16_t class_id;
-	/* line 1 */
-	uint64_t bytes[2];
-	uint64_t pkts[2];
-	uint64_t first_seen;
-	uint64_t cookie;
-	uint32_t wprev, wnext; /* timing wheel; wnext also threads the free list */
-	uint8_t dir_tier, dir_reason;
-	uint16_t dir_node;
-	uint32_t dir_since_iv; /* interval of the directive, counted from the first one */
-};
-_Static_assert(sizeof(struct ft_hot) == 128, "hot record is two cache lines");
-_Static_assert(offsetof(struct ft_hot, bytes) == 64, "line 0 holds the per-packet fields");
-_Static_assert(offsetof(struct ft_hot, dir_reason) == offsetof(struct ft_hot, dir_tier) + 1 &&
-		       offsetof(struct ft_hot, dir_node) == offsetof(struct ft_hot, dir_tier) + 2,
-	       "the directive's tier, reason and node are 4 bytes (pfse_ft_event::dir)");
-
 struct ft_link {
 	uint32_t prev, next;
 };

@@ -7,8 +7,11 @@
 #ifndef PFSE_FLOW_TABLE_PRIV_H
 #define PFSE_FLOW_TABLE_PRIV_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "pfse/flow_key.h"
 
 struct pfse_flow_table;
 struct pfse_pkt;
@@ -66,6 +69,45 @@ struct pfse_directive;
 /* A valid flow's bytes so far, both directions (the directive's cache line). */
 uint64_t
 pfse_ft_bytes(const struct pfse_flow_table *t, uint32_t flow);
+
+/* A flow's record (two cache lines; every packet's update touches both). */
+struct ft_hot {
+	/* line 0: touched by every packet */
+	struct pfse_flow_key key;
+	uint64_t last_seen;
+	uint32_t cur_iv;     /* open interval index, modulo 2^32 */
+	uint32_t open_pkts;
+	uint32_t open_bytes; /* saturating */
+	uint8_t tcp_flags;
+	uint8_t state;       /* S_* and the timeout kind */
+	uint16_t class_id;
+	/* line 1 */
+	uint64_t bytes[2];
+	uint64_t pkts[2];
+	uint64_t first_seen;
+	uint64_t cookie;
+	uint32_t wprev, wnext; /* timing wheel; wnext also threads the free list */
+	uint8_t dir_tier, dir_reason;
+	uint16_t dir_node;
+	uint32_t dir_since_iv; /* interval of the directive, counted from the first one */
+};
+_Static_assert(sizeof(struct ft_hot) == 128, "hot record is two cache lines");
+_Static_assert(offsetof(struct ft_hot, bytes) == 64, "line 0 holds the per-packet fields");
+_Static_assert(offsetof(struct ft_hot, dir_reason) == offsetof(struct ft_hot, dir_tier) + 1 &&
+		       offsetof(struct ft_hot, dir_node) == offsetof(struct ft_hot, dir_tier) + 2,
+	       "the directive's tier, reason and node are 4 bytes (pfse_ft_event::dir)");
+
+/* From a packet's pfse_ft_event::dir: its flow's bytes so far and class id (inline, for
+ * the packet path). */
+static inline uint64_t
+pfse_ft_dir_bytes_class(const uint8_t *dir, uint32_t *class_id)
+{
+	const struct ft_hot *r =
+		(const struct ft_hot *)(const void *)(dir - offsetof(struct ft_hot, dir_tier));
+
+	*class_id = r->class_id;
+	return r->bytes[0] + r->bytes[1];
+}
 
 /* A valid flow's directive's tier, reason and node. */
 void

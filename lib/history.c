@@ -40,6 +40,8 @@ struct hclass {
 	uint32_t live[64];        /* live flows by the octave of their bytes so far (not
 				     serialised or merged) */
 	uint32_t closing[64];     /* live flows that closed (FIN, RST), same */
+	uint32_t fin_oct[64];     /* hist[H_SIZE] summed by octave (4 bins each) */
+	uint32_t top;             /* no octave above this one holds a flow */
 	double rate_sum, rate_sq;
 	double cx_sum;
 	uint64_t cx_n;
@@ -308,6 +310,14 @@ pfse_history_absorb(struct pfse_history *h, uint32_t slot, const struct pfse_flo
 	c->cx_sum += fs.complexity_sum;
 	c->cx_n += fs.complexity_n;
 	hist_add(c->hist[H_SIZE], fs.bytes, 1);
+	{
+		unsigned j = octave_of(fs.bytes);
+
+		if (c->fin_oct[j] < UINT32_MAX)
+			c->fin_oct[j]++;
+		if (j > c->top)
+			c->top = j;
+	}
 	hist_add(c->hist[H_DURATION], fs.duration_ns, 1);
 	hist_add(c->hist[H_PEAK], fs.peak_interval_bytes, 1);
 	return 0;
@@ -433,28 +443,46 @@ pfse_history_prior_fast(const struct pfse_history *h, uint32_t slot, double *rat
 }
 
 double
-pfse_history_p_elephant_at(const struct pfse_history *h, uint32_t slot, uint64_t sent)
+pfse_history_p_elephant_scan(const struct pfse_history *h, uint32_t slot, uint64_t sent,
+			     double p_enter, unsigned *shunt_octave)
 {
 	const struct hclass *c = &h->cls[slot];
-	unsigned jb = octave_of(sent), je = octave_of(h->elephant_bytes);
+	unsigned jb = octave_of(sent), je = octave_of(h->elephant_bytes), low = 64;
+	unsigned stop = shunt_octave ? 0 : jb;
 	uint64_t at_risk = 0, decided = 0;
-	double s = 1;
+	double s = 1, p = 1;
+	int run = 1; /* every octave from je down to j had p >= p_enter */
 
-	if (sent >= h->elephant_bytes)
-		return 1;
 	/* from the top down: at_risk = the flows that reached octave j (finished with a size
 	 * of at least 2^j, or live with at least 2^j so far); decided = those that reached
-	 * sent's octave and then ended or passed elephant_bytes' */
-	for (unsigned j = 63; j + 1 > jb; j--) {
-		const uint32_t *fin = &c->hist[H_SIZE][4 * j];
-		uint64_t ended = (uint64_t)fin[0] + fin[1] + fin[2] + fin[3] + c->closing[j];
+	 * octave j and then ended or passed elephant_bytes' octave */
+	for (unsigned j = c->top > je ? c->top : je; j + 1 > stop; j--) {
+		uint64_t ended = (uint64_t)c->fin_oct[j] + c->closing[j];
+		double pj;
 
 		at_risk += ended + c->live[j];
 		decided += ended + (j >= je ? c->live[j] : 0);
 		if (j < je && at_risk > 0)
 			s *= 1 - (double)ended / (double)at_risk;
+		if (j > je)
+			continue;
+		pj = ((double)decided * s + 1) / ((double)decided + 2);
+		if (j == jb)
+			p = pj;
+		if (run && pj >= p_enter)
+			low = j;
+		else
+			run = 0;
 	}
-	return ((double)decided * s + 1) / ((double)decided + 2);
+	if (shunt_octave)
+		*shunt_octave = low;
+	return sent >= h->elephant_bytes ? 1 : p;
+}
+
+double
+pfse_history_p_elephant_at(const struct pfse_history *h, uint32_t slot, uint64_t sent)
+{
+	return pfse_history_p_elephant_scan(h, slot, sent, 2, NULL);
 }
 
 void
@@ -468,8 +496,25 @@ pfse_history_live_move(struct pfse_history *h, uint32_t slot, int from, int to)
 	to -= ct ? 64 : 0;
 	if (from >= 0 && from < 64 && a[from] > 0)
 		a[from]--;
-	if (to >= 0 && to < 64 && b[to] < UINT32_MAX)
+	if (to >= 0 && to < 64 && b[to] < UINT32_MAX) {
 		b[to]++;
+		if ((uint32_t)to > c->top)
+			c->top = (uint32_t)to;
+	}
+}
+
+/* A class's octave sums of flow size, from its size histogram (after a merge or load). */
+static void
+octaves_from_hist(struct hclass *c)
+{
+	for (unsigned j = 0; j < 64; j++) {
+		const uint32_t *bin = &c->hist[H_SIZE][4 * j];
+		uint64_t n = (uint64_t)bin[0] + bin[1] + bin[2] + bin[3];
+
+		c->fin_oct[j] = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+		if (n && j > c->top)
+			c->top = j;
+	}
 }
 
 static void
@@ -492,6 +537,7 @@ merge_class(struct pfse_history *dst, uint32_t ds, const struct pfse_history *sr
 
 			d->hist[k][b] = c > 0xffffffffull ? 0xffffffffu : (uint32_t)c;
 		}
+	octaves_from_hist(d);
 	if (s->series_valid && src->series_len > 0) {
 		uint64_t oldest = s->newest_iv - s->first_iv >= src->series_len
 					  ? s->newest_iv - src->series_len + 1
@@ -751,6 +797,7 @@ pfse_history_load(struct pfse_history *h, const void *buf, size_t len)
 		for (unsigned k = 0; k < 3; k++)
 			for (unsigned b = 0; b < PFSE_HIST_BINS; b++)
 				c->hist[k][b] = get32(&q);
+		octaves_from_hist(c);
 		for (uint32_t j = 0; j < series_len; j++)
 			series_of(h, slot)[j] = getd(&q);
 	}

@@ -29,6 +29,13 @@ pfse_history_prior_fast(const struct pfse_history *h, uint32_t slot, double *rat
 double
 pfse_history_p_elephant_at(const struct pfse_history *h, uint32_t slot, uint64_t sent);
 
+/* The same, and in the same pass (all 64 octaves), the class's shunting size: the lowest
+ * octave j such that a flow that has sent 2^j bytes, or any more up to elephant_bytes'
+ * octave, has P(elephant) >= p_enter (64: none). */
+double
+pfse_history_p_elephant_scan(const struct pfse_history *h, uint32_t slot, uint64_t sent,
+			     double p_enter, unsigned *shunt_octave);
+
 /* A live flow of the class moves from one size octave to another (-1: none, for a flow
  * that begins or ends); octaves 64 + j are those of flows that closed (a TCP FIN or RST),
  * which count as ended there: a closed flow leaves the table only after its closing

@@ -61,6 +61,10 @@ pfse_policy_uses_crit(const struct pfse_policy *pol);
 int
 pfse_policy_uses_prior(const struct pfse_policy *pol);
 
+/* Its p_elephant_enter (after defaults). */
+double
+pfse_policy_p_elephant_enter(const struct pfse_policy *pol);
+
 /* The checks of pfse_history_load() that need no history (format, lengths, checksum,
  * every class): 0 or its error codes. */
 int

@@ -235,6 +235,12 @@ pfse_policy_uses_crit(const struct pfse_policy *pol)
 	return pol->p.crit_enter > 0;
 }
 
+double
+pfse_policy_p_elephant_enter(const struct pfse_policy *pol)
+{
+	return pol->p.p_elephant_enter;
+}
+
 int
 pfse_policy_uses_prior(const struct pfse_policy *pol)
 {

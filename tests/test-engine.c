@@ -462,21 +462,32 @@ START_TEST(elephant_by_class_and_size)
 	 * demoted (its dwell long over) */
 	ck_assert_uint_eq(d.action, PFSE_ACT_TRANSMIT);
 	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_DEFAULT);
-	/* a new flow of the class starts on the standard path (P = 4 / 15); once it has
-	 * sent 40 kB (octave 32-64 kB), more than any mouse of its class, P = 4 / 5 again:
-	 * shunted at once, below the bandwidth threshold (400 kB/s) */
+	/* a new flow of the class starts on the standard path (P = 4 / 15); the packet
+	 * that takes it past 32 kB (octave 32-64 kB, above every mouse of its class: P =
+	 * 4 / 5 again) goes to the high-performance tier, within its first interval and
+	 * below the bandwidth threshold (its rate is 330 kB/s) */
 	t += 13 * SEC;
 	p = mkpkt(31600, 5001, 1000, t, ++id);
 	ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_TRANSMIT);
-	for (unsigned k = 1; k < 40; k++) {
+	for (unsigned k = 1; k < 32; k++) {
 		p = mkpkt(31600, 5001, 1000, t + k * MS, ++id);
 		ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_TRANSMIT);
 	}
-	p = mkpkt(31600, 5001, 100, t + 100 * MS, ++id);
+	p = mkpkt(31600, 5001, 1000, t + 32 * MS, ++id); /* 33000 bytes */
 	d = one(&w, &p);
 	ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
 	ck_assert(d.node == w.hp_nodes[0] || d.node == w.hp_nodes[1]);
 	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_PRIOR);
+	ck_assert_uint_eq(finfo(&w, &p).directive.since, t); /* kept by interval */
+	/* and its next packets follow, to the same node */
+	for (unsigned k = 33; k < 40; k++) {
+		struct pfse_decision d2;
+
+		p = mkpkt(31600, 5001, 1000, t + k * MS, ++id);
+		d2 = one(&w, &p);
+		ck_assert_uint_eq(d2.action, PFSE_ACT_FORWARD);
+		ck_assert_uint_eq(d2.node, d.node);
+	}
 	freeworld(&w);
 }
 END_TEST

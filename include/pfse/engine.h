@@ -28,8 +28,13 @@
  * whose directive is
  * then checked against the tier's capacity budget (the forecasts of the flows admitted
  * to a tier stay under capacity x target_util x budget_share; the flows of least value,
- * (1 + criticality) x forecast, are kept out first). All model work happens then, never
- * per packet.
+ * (1 + criticality) x forecast x (1 + 15 P(elephant)), are kept out first). All model
+ * work happens then, never per packet, but for one check: the packet that takes a flow
+ * off the high-performance tier into a new octave of size (2^j bytes) at or past its
+ * class's shunting size (where P(elephant) reaches the policy's p_elephant_enter, found
+ * in the same pass as the estimate) has the flow re-decided at once, so an elephant is
+ * shunted when it becomes recognisable, not when its interval closes. A TCP FIN or RST
+ * ends the flow for its class's history (the table keeps it for its closing timeout).
  *
  * pfse_engine_advance() does the time-driven work: flows idle past their timeout end
  * (history and selector learn from them); flows that went quiet get their silent
