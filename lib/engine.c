@@ -904,8 +904,6 @@ struct burst_acc {
 	uint64_t bytes, now, fwd;
 };
 
-/* Decides each packet from its flow's directive, read from the table (its line was just
- * updated: in cache). */
 /* A flow not on the high-performance tier has grown past its class's shunting size
  * (packet path): if it is in a new octave, its P(elephant) is refreshed and, if it
  * reaches the threshold, the policy decides now rather than when its interval closes. */
@@ -965,6 +963,8 @@ size_check(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, uint32_t
 	}
 }
 
+/* Decides each packet from its flow's directive, read from the table (its line was just
+ * updated: in cache). */
 static inline void
 dispatch(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n, const uint32_t flows[],
 	 const struct pfse_flow_masks *m, const struct pfse_ft_event ev[],

@@ -256,6 +256,21 @@ START_TEST(p_elephant_given_bytes)
 	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 100000), 13.0 / 21, 1e-12);
 	/* from 600 kB (octave 19): every flow that got there went on: (3 + 1) / (3 + 2) */
 	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 600000), 0.8, 1e-12);
+	/* the class's shunting size, found in the same pass: P by octave is 0.8 at 19-20,
+	 * 13/21 = 0.62 at 14-18, 4.6/11 = 0.42 at 13 and below */
+	{
+		unsigned so = 99;
+
+		ck_assert_double_eq_tol(pfse_history_p_elephant_scan(h, c, 100000, 0.6, &so),
+					13.0 / 21, 1e-12);
+		ck_assert_uint_eq(so, 14);
+		pfse_history_p_elephant_scan(h, c, 0, 0.7, &so);
+		ck_assert_uint_eq(so, 19);
+		pfse_history_p_elephant_scan(h, c, 0, 0.9, &so);
+		ck_assert_uint_eq(so, 64);
+		ck_assert(pfse_history_p_elephant_scan(h, c, 2u << 20, 0.6, &so) == 1);
+		ck_assert_uint_eq(so, 14);
+	}
 	/* the live 500 kB flow closes (a FIN): it ends there; S = 0.6 * 1/2 over 10 */
 	pfse_history_live_move(h, c, 18, 64 + 18);
 	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 0), 4.0 / 12, 1e-12);
@@ -423,6 +438,10 @@ START_TEST(merge_equals_one_history)
 		uint32_t a = classify(w1, 6, 50000, port), b = classify(all, 6, 50000, port);
 
 		assert_same_class(w1, a, all, b);
+		/* the size estimate (its octave sums rebuilt by the merge) too */
+		for (uint64_t sent = 1; sent < (1ull << 22); sent *= 3)
+			ck_assert(pfse_history_p_elephant_at(w1, a, sent) ==
+				  pfse_history_p_elephant_at(all, b, sent));
 	}
 	/* merging into a small history: what does not fit goes to its overflow class */
 	ck_assert_int_eq(pfse_history_merge(small, all), 0);
