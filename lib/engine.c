@@ -42,7 +42,9 @@
 #define EF_SEEN 0x01u    /* a sample was observed */
 #define EF_ANOMALY 0x02u /* the latest sample was an anomaly */
 #define EF_MOVED 0x04u   /* its directive changed since its first placement */
-#define EF_CLOSED 0x08u  /* a FIN or RST was seen (the history counts it as ended) */
+#define EF_CLOSED 0x08u  /* RST, or FIN both ways: forecast 0, ended for the history */
+#define EF_FIN_FWD 0x10u /* a FIN went key.src -> key.dst */
+#define EF_FIN_REV 0x20u /* a FIN went the other way */
 
 /* 80 bytes: with the table's series before it in the cold record, the header and a Holt
  * state fill three cache lines; the complexity state (a fourth) is read only when the
@@ -473,6 +475,8 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 
 		h->bw = (float)(m * e->per_s);
 		h->bw_hi = (float)((fc.hi > m ? fc.hi : m) * e->per_s);
+		if (h->flags & EF_CLOSED)
+			h->bw = h->bw_hi = 0; /* over but for its last packets */
 		if (fc.mean <= last || !e->use_crit)
 			h->crit = h->priority; /* no growth (or no use for it): the priority */
 		else if (pfse_criticality(h->priority, last, &fc, e->crit_gain, &crit) == 0)
@@ -922,25 +926,44 @@ grown(struct pfse_engine *e, uint32_t f, uint64_t sent, uint64_t now)
 		decide(e, f, h, now, now / e->interval, 0);
 }
 
-/* A flow's first FIN or RST: its class's history counts it as ended from now on. */
+/* A FIN or RST. Once a flow is reset, or has a FIN each way (one FIN is a half-close:
+ * the other side may go on sending), it is over but for its last packets, though the
+ * table keeps it for its closing timeout: its forecast stops counting against its tier's
+ * budget and its node's load (it is forecast as 0 from now on), and its class's history
+ * counts it as ended. */
 static void
-closed(struct pfse_engine *e, uint32_t f)
+closed(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p)
 {
 	struct eflow *h = hdr(e, f);
-	uint64_t sent;
-	unsigned oct;
 
 	if (h->flags & EF_CLOSED)
 		return;
-	sent = pfse_ft_bytes(e->t, f);
-	oct = sent < 2 ? 0 : 63u - (unsigned)__builtin_clzll(sent);
-	pfse_history_live_move(e->hist, h->cls, h->octave, 64 + (int)oct);
-	h->octave = (uint8_t)(64 + oct);
+	if (!(p->tcp_flags & 0x04)) {
+		h->flags |= (p->flags & PFSE_PKT_F_REVERSE) ? EF_FIN_REV : EF_FIN_FWD;
+		if ((h->flags & (EF_FIN_FWD | EF_FIN_REV)) != (EF_FIN_FWD | EF_FIN_REV))
+			return;
+	}
 	h->flags |= EF_CLOSED;
+	if (h->acct_tier != NONE8 || h->acct_node != NONE16) {
+		uint32_t tier = h->acct_tier == NONE8 ? PFSE_TIER_NONE : h->acct_tier;
+		uint32_t node = h->acct_node == NONE16 ? PFSE_NODE_ANY : h->acct_node;
+
+		acct_del(e, h);
+		h->bw = h->bw_hi = 0;
+		acct_add(e, h, tier, node);
+	}
+	h->bw = h->bw_hi = 0;
+	if (e->use_prior) {
+		uint64_t sent = pfse_ft_bytes(e->t, f);
+		unsigned oct = sent < 2 ? 0 : 63u - (unsigned)__builtin_clzll(sent);
+
+		pfse_history_live_move(e->hist, h->cls, h->octave, 64 + (int)oct);
+		h->octave = (uint8_t)(64 + oct);
+	}
 }
 
-/* The packet path's part of P(elephant): a FIN or RST ends the flow for its class's
- * history; the packet that takes a flow off the high-performance tier into a new octave
+/* The packet path's part of P(elephant): the packet that takes a flow off the
+ * high-performance tier into a new octave
  * of size at or past its class's shunting size has it re-decided now (dir: its
  * directive's tier, reason, node; a flow held back then, by the dwell or the tier's
  * budget, is re-decided when its interval closes). */
@@ -951,9 +974,7 @@ size_check(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, uint32_t
 	uint32_t cls;
 	uint64_t sent = pfse_ft_dir_bytes_class(dir, &cls);
 
-	if (pfse_unlikely(p->tcp_flags & 0x05)) {
-		closed(e, f); /* FIN or RST */
-	} else if (sent >= 2 && sent - len < sent) {
+	if (sent >= 2 && sent - len < sent) {
 		unsigned oct = 63u - (unsigned)__builtin_clzll(sent);
 
 		if (oct >= e->shunt_oct[cls] && ((sent - len) >> oct) == 0 &&
@@ -998,7 +1019,9 @@ dispatch(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n, const
 			uint8_t t8, reason;
 			uint16_t n16;
 
-			if (e->use_prior)
+			if (pfse_unlikely(p->tcp_flags & 0x05))
+				closed(e, flows[i], p); /* FIN or RST */
+			else if (e->use_prior)
 				size_check(e, flows[i], p, len, ev[i].dir);
 			pfse_ft_dir_read(ev[i].dir, &t8, &reason, &n16);
 			tier = t8;

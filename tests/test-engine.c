@@ -492,6 +492,56 @@ START_TEST(elephant_by_class_and_size)
 }
 END_TEST
 
+START_TEST(closed_flow_frees_its_budget)
+{
+	/* A flow shunted for its bandwidth counts its forecast on its node; a FIN each way
+	 * ends that at once (the table keeps the flow for its closing timeout, 10 s,
+	 * meanwhile), and its later packets still follow it. */
+	struct world_opts o = { .bw_enter = 1e6 };
+	struct world w = mkworld(&o);
+	struct pfse_node_info ni;
+	struct pfse_pkt p;
+	struct pfse_decision d;
+	uintptr_t id = 0;
+	uint64_t t = 10 * SEC;
+	uint32_t node;
+
+	for (unsigned k = 0; k <= 100; k++) {
+		p = mkpkt(34000, 7100, 1500, t + k * MS, ++id);
+		d = one(&w, &p);
+	}
+	ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+	node = d.node;
+	ck_assert(finfo(&w, &p).bw > 1e6);
+	ck_assert_int_ge(pfse_engine_advance(w.e, t + 101 * MS, 0), 0);
+	ni.size = sizeof(ni);
+	ck_assert_int_eq(pfse_cluster_node_info(w.cl, node, &ni), 0);
+	ck_assert(ni.predicted > 1e6);
+	/* a FIN one way is a half-close: the other side may go on, the forecast stays */
+	p = mkpkt(34000, 7100, 60, t + 101 * MS + 500, ++id);
+	p.tcp_flags = 0x11;
+	d = one(&w, &p);
+	ck_assert(finfo(&w, &p).bw > 1e6);
+	/* the FIN back */
+	p = mkpkt(34000, 7100, 60, t + 102 * MS, ++id);
+	p.tcp_flags = 0x11;
+	p.flags |= PFSE_PKT_F_REVERSE;
+	d = one(&w, &p);
+	ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+	ck_assert_uint_eq(d.node, node);
+	ck_assert(finfo(&w, &p).bw == 0);
+	ck_assert_int_ge(pfse_engine_advance(w.e, t + 103 * MS, 0), 0);
+	ck_assert_int_eq(pfse_cluster_node_info(w.cl, node, &ni), 0);
+	ck_assert(ni.predicted == 0);
+	/* its last ACK, in the next interval: forecast 0 still, same node */
+	p = mkpkt(34000, 7100, 60, t + 250 * MS, ++id);
+	d = one(&w, &p);
+	ck_assert_uint_eq(d.node, node);
+	ck_assert(finfo(&w, &p).bw == 0);
+	freeworld(&w);
+}
+END_TEST
+
 START_TEST(first_evidence_moves_at_once)
 {
 	/* A flow of a class with no history starts on the default (here the local path).
@@ -901,6 +951,7 @@ engine_suite(void)
 	tc = tcase_create("decisions");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, elephant_by_class_and_size);
+	tcase_add_test(tc, closed_flow_frees_its_budget);
 	tcase_add_test(tc, first_evidence_moves_at_once);
 	tcase_add_test(tc, affinity_and_health);
 	tcase_add_test(tc, predictive_overload_moves_flows);

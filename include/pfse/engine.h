@@ -34,7 +34,10 @@
  * class's shunting size (where P(elephant) reaches the policy's p_elephant_enter, found
  * in the same pass as the estimate) has the flow re-decided at once, so an elephant is
  * shunted when it becomes recognisable, not when its interval closes. A TCP FIN or RST
- * ends the flow for its class's history (the table keeps it for its closing timeout).
+ * ends the flow but for its last packets, though the table keeps it for its closing
+ * timeout: its forecast becomes 0 (it no longer counts against its tier's budget or its
+ * node's load) and its class's history counts it as ended; its packets still follow its
+ * directive.
  *
  * pfse_engine_advance() does the time-driven work: flows idle past their timeout end
  * (history and selector learn from them); flows that went quiet get their silent
