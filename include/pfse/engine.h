@@ -318,7 +318,9 @@ pfse_engine_stats(struct pfse_engine *e, struct pfse_engine_stats *out);
 
 /**
  * The engine's flow table (for pfse_flow_table_info(), _next(), _series()), to be used on
- * the engine's thread only.
+ * the engine's thread only. Each flow's class id there is its class slot in the engine's
+ * history (set by the engine when its policy uses P(elephant)); the engine's own calls
+ * (directives, pins) are the way to change a flow, not the table's setters.
  * @since 0.2
  */
 PFSE_API struct pfse_flow_table *
