@@ -20,6 +20,9 @@
  *     --dwell-ms MS     their dwell time (default: the policy's, 1 s)
  *     --upper           the predictive policy compares the forecast's upper bound (its
  *                       calibrated 95% interval) with the threshold, not its mean
+ *     --backend NAME    the predictive engine forecasts with this backend only ("holt",
+ *                       "ses-log", "naive", ..., default parameters) instead of the
+ *                       engine's default candidates and automatic choice
  *     --p-elephant P    the predictive policy's p_elephant_enter (default: the policy's,
  *                       0.6): shunt a flow once its class's history, given what it has
  *                       sent, gives it this chance of becoming an elephant
@@ -145,6 +148,7 @@ static double bw_mbps = 0; /* 0: an elephant's worth of bytes per second */
 static double dwell_ms = 0; /* 0: the policy's default */
 static int upper;           /* --upper: predictive compares the forecast's upper bound */
 static double p_eleph;      /* --p-elephant: predictive's p_elephant_enter (0: default) */
+static const char *backend_only; /* --backend: predictive's only backend */
 static uint32_t top[TOP_PLOT];
 static unsigned ntop;
 
@@ -558,6 +562,12 @@ mk_engine(int policy, struct pfse_cluster *cl, struct pfse_policy **pol, struct 
 		ep.backends = be;
 		ep.nbackends = 1;
 		ep.horizon = 1;
+	} else if (policy == P_PREDICTIVE && backend_only) {
+		pfse_model_params_init(&mps[0]);
+		be[0].ops = pfse_predictor_backend(backend_only);
+		be[0].model = &mps[0];
+		ep.backends = be;
+		ep.nbackends = 1;
 	} else if (policy == P_PREDICTIVE && snap) {
 		/* the snapshot's fitted models where it has them */
 		static const char *const names[] = { "ses-log", "holt-damped-log" };
@@ -1323,7 +1333,8 @@ usage(FILE *f)
 		   "                   [--cluster FILE] [--snapshot FILE] [--fail NODE@S]...\n"
 		   "                   [--overload NODE@S]... [--elephant-bytes N] [--bw-mbps X]\n"
 		   "                   [--dwell-ms MS] [--upper] [--p-elephant P]\n"
-		   "                   [--json FILE] [--flows-out FILE] [--plot FILE.svg]\n"
+		   "                   [--backend NAME] [--json FILE] [--flows-out FILE]\n"
+		   "                   [--plot FILE.svg]\n"
 		   "                   CAPTURE...\n");
 }
 
@@ -1341,6 +1352,7 @@ main(int argc, char **argv)
 		{ "dwell-ms", required_argument, NULL, 'w' },
 		{ "upper", no_argument, NULL, 'u' },
 		{ "p-elephant", required_argument, NULL, 'E' },
+		{ "backend", required_argument, NULL, 'B' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "flows-out", required_argument, NULL, 'f' },
 		{ "plot", required_argument, NULL, 'P' },
@@ -1400,6 +1412,13 @@ main(int argc, char **argv)
 			break;
 		case 'u':
 			upper = 1;
+			break;
+		case 'B':
+			if (!pfse_predictor_backend(optarg)) {
+				fprintf(stderr, "pfse-replay: %s: no such backend\n", optarg);
+				return 2;
+			}
+			backend_only = optarg;
 			break;
 		case 'E':
 			p_eleph = strtod(optarg, NULL);

@@ -5,10 +5,11 @@
  *
  * Per-flow state lives in the flow table's slot: a header (struct eflow: what the engine
  * accounted for the flow, its class, backend, shadow id, complexity accumulators), then
- * the bandwidth backend's state, then the complexity model's. The packet path reads only
- * the directive, which the table hands back with each packet (pfse_ft_update_burst_ev());
- * the slot is touched when a flow is created, when its interval closes, when its node
- * changes, and in advance().
+ * the bandwidth backend's state, then the complexity model's. The packet path reads the
+ * directive, which the table hands back with each packet (pfse_ft_update_burst_ev()), and
+ * the flow's bytes and class from the same record (the size check); the slot is touched
+ * when a flow is created, when its interval closes, when its node changes, when it grows
+ * into a new octave past its class's shunting size, at a FIN or RST, and in advance().
  *
  * Accounting. Each flow's forecast (bytes/s, as an integer) is counted in its tier's
  * admitted load and, once it has a node, in the node's: locally (for budgets and for this
@@ -16,7 +17,8 @@
  * over all engines, which decides overload). What was added is stored in the header and
  * exactly that is subtracted, so the sums never drift. Loads are also kept per value bin
  * (log2 of (1 + criticality) x forecast), so that "the least valuable first" is a cutoff
- * bin, found in O(bins).
+ * bin, found in O(bins). A flow's value is also raised by its P(elephant) when the policy
+ * uses it (value_of()).
  */
 #include <errno.h>
 #include <math.h>
@@ -111,7 +113,6 @@ struct pfse_engine {
 	double p_enter;        /* its p_elephant_enter */
 	uint8_t *shunt_oct;    /* per class slot (65536): the octave of bytes from which a
 				  flow's P(elephant) reaches p_enter (64: none, or not known) */
-	uint64_t eleph_bytes;  /* the history's elephant size */
 	uint64_t refit_ns, next_refit, next_z, now;
 	int64_t tier_load[PFSE_CLUSTER_TIERS_MAX];
 	int64_t tier_hist[PFSE_CLUSTER_TIERS_MAX][VBINS];
@@ -812,7 +813,6 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	hp.classify = prm.classify;
 	hp.classify_user = prm.classify_user;
 	hp.allocator = e->alloc;
-	e->eleph_bytes = prm.elephant_bytes ? prm.elephant_bytes : 1ull << 20;
 	r = pfse_history_create(&hp, &e->hist);
 	if (r < 0)
 		goto fail;
@@ -908,9 +908,9 @@ struct burst_acc {
 	uint64_t bytes, now, fwd;
 };
 
-/* A flow not on the high-performance tier has grown past its class's shunting size
- * (packet path): if it is in a new octave, its P(elephant) is refreshed and, if it
- * reaches the threshold, the policy decides now rather than when its interval closes. */
+/* A flow not on the high-performance tier has grown into a new octave past its class's
+ * shunting size (packet path): its P(elephant) is refreshed and, if it reaches the
+ * threshold, the policy decides now rather than when its interval closes. */
 static void
 grown(struct pfse_engine *e, uint32_t f, uint64_t sent, uint64_t now)
 {
@@ -963,10 +963,9 @@ closed(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p)
 }
 
 /* The packet path's part of P(elephant): the packet that takes a flow off the
- * high-performance tier into a new octave
- * of size at or past its class's shunting size has it re-decided now (dir: its
- * directive's tier, reason, node; a flow held back then, by the dwell or the tier's
- * budget, is re-decided when its interval closes). */
+ * high-performance tier into a new octave of size at or past its class's shunting size
+ * has it re-decided now (dir: its directive's tier, reason, node; a flow held back then,
+ * by the dwell or the tier's budget, is re-decided when its interval closes). */
 static inline void
 size_check(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, uint32_t len,
 	   const uint8_t *dir)
