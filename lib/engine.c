@@ -380,9 +380,10 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint64_
 
 /* ---- observing ----------------------------------------------------------------------- */
 
-/* One sample into a flow's backend, calibrator and shadow. Returns the observation flags. */
+/* One sample into a flow's backend, calibrator and shadow. Returns the observation flags;
+ * *up (if not NULL) says whether the sample was above its forecast. */
 static uint32_t
-observe(struct pfse_engine *e, struct eflow *h, double x)
+observe(struct pfse_engine *e, struct eflow *h, double x, int *up)
 {
 	struct pfse_observation o;
 	unsigned b = h->backend;
@@ -390,6 +391,8 @@ observe(struct pfse_engine *e, struct eflow *h, double x)
 	if (pfse_predictor_observe(e->pred[b], bw_state(e, h), x, &o) < 0 &&
 	    !(o.flags & PFSE_OBS_F_RESTART))
 		return 0;
+	if (up)
+		*up = x > o.forecast;
 	if (o.score >= 0)
 		pfse_calibrator_add(e->cal[b][age_of(h->samples)], o.score);
 	if (h->shadow != NONE32)
@@ -420,6 +423,7 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 	   uint64_t closed_bytes, uint64_t to_iv, uint64_t now)
 {
 	uint32_t oflags = 0, anomaly = 0, flags = 0;
+	int up = 0;
 	uint64_t zeros_from;
 	struct pfse_forecast fc;
 	unsigned gap = 0;
@@ -428,7 +432,7 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 	if (!(h->flags & EF_SEEN) || closed_iv > h->obs_iv) {
 		uint32_t b32 = closed_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)closed_bytes;
 
-		oflags = observe(e, h, (double)closed_bytes);
+		oflags = observe(e, h, (double)closed_bytes, &up);
 		if (!(h->flags & EF_SEEN))
 			h->first_bytes = b32;
 		if (b32 > h->peak)
@@ -441,7 +445,7 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 		last = 0;
 	}
 	for (uint64_t iv = zeros_from; iv <= to_iv && gap < GAP_CAP; iv++, gap++) {
-		observe(e, h, 0);
+		observe(e, h, 0, NULL);
 		last = 0;
 	}
 	if (to_iv > h->obs_iv || !(h->flags & EF_SEEN))
@@ -459,6 +463,26 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 			h->cx = (float)fc.mean;
 		h->cx_rules = h->cx_pkts = 0;
 	}
+	/* what its class's history says of a flow that has sent this much (the directive's
+	 * cache line, which decide() reads anyway) */
+	if (e->use_prior) {
+		uint64_t sent = pfse_ft_bytes(e->t, f);
+		unsigned oct = sent < 2 ? 0 : 63u - (unsigned)__builtin_clzll(sent);
+
+		/* refreshed when it grows an octave, else every 16th sample (its class's
+		 * history moves slowly; the estimate walks up to 64 octaves) */
+		if (!(h->flags & EF_CLOSED) && oct != h->octave) {
+			pfse_history_live_move(e->hist, h->cls, h->octave, (int)oct);
+			h->octave = (uint8_t)oct;
+			h->p_elephant = p_elephant_u16(e, h->cls, sent);
+		} else if ((h->samples & 15) == 0) {
+			h->p_elephant = p_elephant_u16(e, h->cls, sent);
+		}
+	}
+	/* growth is no anomaly in a flow its class's history expects to become an elephant:
+	 * it is what an elephant does (it goes where elephants go, not to inspection) */
+	if (anomaly && up && e->use_prior && h->p_elephant / 65535.0 >= e->p_enter)
+		anomaly = 0;
 	if (anomaly) {
 		if (h->anomalies < UINT16_MAX)
 			h->anomalies++;
@@ -482,22 +506,6 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 			h->crit = h->priority; /* no growth (or no use for it): the priority */
 		else if (pfse_criticality(h->priority, last, &fc, e->crit_gain, &crit) == 0)
 			h->crit = (float)crit;
-	}
-	/* what its class's history says of a flow that has sent this much (the directive's
-	 * cache line, which decide() reads anyway) */
-	if (e->use_prior) {
-		uint64_t sent = pfse_ft_bytes(e->t, f);
-		unsigned oct = sent < 2 ? 0 : 63u - (unsigned)__builtin_clzll(sent);
-
-		/* refreshed when it grows an octave, else every 16th sample (its class's
-		 * history moves slowly; the estimate walks up to 64 octaves) */
-		if (!(h->flags & EF_CLOSED) && oct != h->octave) {
-			pfse_history_live_move(e->hist, h->cls, h->octave, (int)oct);
-			h->octave = (uint8_t)oct;
-			h->p_elephant = p_elephant_u16(e, h->cls, sent);
-		} else if ((h->samples & 15) == 0) {
-			h->p_elephant = p_elephant_u16(e, h->cls, sent);
-		}
 	}
 	decide(e, f, h, now, to_iv + 1, flags);
 }

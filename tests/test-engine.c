@@ -298,7 +298,8 @@ END_TEST
 
 START_TEST(anomaly_goes_to_inspection)
 {
-	struct world_opts o = { .bw_enter = 1e12 };
+	/* (elephants of 100 MB: the burst below does not make this flow one) */
+	struct world_opts o = { .bw_enter = 1e12, .elephant_bytes = 100000000 };
 	struct world w = mkworld(&o);
 	struct pfse_pkt p;
 	struct pfse_decision d;
@@ -375,6 +376,48 @@ by_port(const struct pfse_flow_key *key, uint32_t *class_key, uint32_t *priority
 	*priority = 0;
 	return 0;
 }
+
+START_TEST(growth_of_an_expected_elephant)
+{
+	/* The same burst in a flow whose class's history says it will be an elephant is
+	 * what an elephant does: no anomaly, it stays on the high-performance tier. */
+	struct world_opts o = { .bw_enter = 1e12, .elephant_bytes = 100000000,
+				.classify = by_port };
+	struct world w = mkworld(&o);
+	struct pfse_pkt p;
+	struct pfse_decision d;
+	uintptr_t id = 0;
+	uint64_t t = SEC;
+
+	/* history: three flows of class 5002 moved 100 MB each (1000 packets of 100 kB) */
+	for (unsigned f = 0; f < 3; f++) {
+		for (unsigned k = 0; k < 1000; k++) {
+			p = mkpkt((uint16_t)(30000 + f), 5002, 100000, t + k * MS, ++id);
+			one(&w, &p);
+		}
+		t += 2 * SEC;
+	}
+	t += 400 * SEC;
+	ck_assert_int_ge(pfse_engine_advance(w.e, t, 0), 3);
+	for (unsigned k = 0; k < 40; k++)
+		for (unsigned j = 0; j < 10; j++) {
+			p = mkpkt(5556, 5002, 1000, t + k * 100 * MS + j * MS, ++id);
+			d = one(&w, &p);
+			ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+			ck_assert(d.node == w.hp_nodes[0] || d.node == w.hp_nodes[1]);
+		}
+	for (unsigned j = 0; j < 100; j++) {
+		p = mkpkt(5556, 5002, 10000, t + 40 * 100 * MS + j * MS, ++id);
+		one(&w, &p);
+	}
+	p = mkpkt(5556, 5002, 1000, t + 41 * 100 * MS, ++id);
+	d = one(&w, &p);
+	ck_assert(d.node == w.hp_nodes[0] || d.node == w.hp_nodes[1]);
+	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_PRIOR);
+	ck_assert_uint_eq(finfo(&w, &p).anomalies, 0);
+	freeworld(&w);
+}
+END_TEST
 
 START_TEST(elephant_by_class_and_size)
 {
@@ -944,6 +987,7 @@ engine_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, callbacks_follow_the_pseudocode);
 	tcase_add_test(tc, anomaly_goes_to_inspection);
+	tcase_add_test(tc, growth_of_an_expected_elephant);
 	tcase_add_test(tc, rewrite_counts_reach_complexity);
 	tcase_add_test(tc, classify_equals_process);
 	tcase_add_test(tc, untracked_packets_get_a_decision);

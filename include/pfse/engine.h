@@ -21,12 +21,13 @@
  * sample and the silent intervals since (at most 64 of them) go to its backend; the
  * forecast h intervals ahead (or the interval that just closed, when it is larger: a
  * level forecast lags a ramp, and a forecast should never make the engine slower than
- * measuring), the rewrite complexity, the criticality (class priority
- * raised by forecast growth), the anomaly flag and P(elephant) given the flow's bytes so
- * far (its class's history, a Kaplan-Meier estimate over size octaves in which live
- * flows count as still running and a flow's FIN or RST as its end) go to the policy,
- * whose directive is
- * then checked against the tier's capacity budget (the forecasts of the flows admitted
+ * measuring), the rewrite complexity, the criticality (class priority raised by forecast
+ * growth), the anomaly flag (a sample outside the model's 99% interval; not one above it
+ * in a flow whose P(elephant) reaches the policy's p_elephant_enter: growth is what an
+ * elephant does) and P(elephant) given the flow's bytes so far (its class's history, a
+ * Kaplan-Meier estimate over size octaves in which live flows count as still running and
+ * a reset, or a FIN each way, as an end) go to the policy, whose directive is then
+ * checked against the tier's capacity budget (the forecasts of the flows admitted
  * to a tier stay under capacity x target_util x budget_share; the flows of least value,
  * (1 + criticality) x forecast x (1 + 15 P(elephant)), are kept out first). All model
  * work happens then, never per packet, but for one check: the packet that takes a flow
