@@ -335,9 +335,13 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint64_
 	    cur.reason == PFSE_REASON_DEFAULT)
 		in.flags |= PFSE_POLICY_IN_INITIAL;
 	in.current = cur;
-	r = pfse_policy_decide(e->pol, &in, &d);
-	if (r < 0)
-		return;
+	if ((h->flags & EF_CLOSED) && !(flags & PFSE_POLICY_IN_NEW)) {
+		r = 0; /* over but for its last packets: they follow it where it is */
+	} else {
+		r = pfse_policy_decide(e->pol, &in, &d);
+		if (r < 0)
+			return;
+	}
 	if (r == 0) {
 		/* same directive: refresh the accounting with the new forecast, when it moved
 		 * by more than 1/16 or changed value bin (the sums stay exact either way: what
@@ -415,6 +419,21 @@ p_elephant_u16(struct pfse_engine *e, uint32_t cls, uint64_t sent)
 	return (uint16_t)(p * 65535 + 0.5);
 }
 
+/* A closed flow shows it is not: a SYN (the 5-tuple reused within the closing timeout),
+ * or an interval of data after a stray RST. It is counted and forecast again. */
+static void
+reopened(struct pfse_engine *e, uint32_t f, struct eflow *h)
+{
+	h->flags &= (uint8_t)~(EF_CLOSED | EF_FIN_FWD | EF_FIN_REV);
+	if (e->use_prior) {
+		uint64_t sent = pfse_ft_bytes(e->t, f);
+		unsigned oct = sent < 2 ? 0 : 63u - (unsigned)__builtin_clzll(sent);
+
+		pfse_history_live_move(e->hist, h->cls, h->octave, (int)oct);
+		h->octave = (uint8_t)oct;
+	}
+}
+
 /* Observes the samples of intervals (from_iv .. to_iv] not yet seen: `closed_bytes` for
  * interval closed_iv (if newer than what was observed) and zeros for the silent ones up
  * to to_iv (at most GAP_CAP of them); then forecasts and re-decides. */
@@ -463,6 +482,9 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 			h->cx = (float)fc.mean;
 		h->cx_rules = h->cx_pkts = 0;
 	}
+	/* a closed flow with an interval of data after all (a stray RST): it is not over */
+	if ((h->flags & EF_CLOSED) && last > 65536)
+		reopened(e, f, h);
 	/* what its class's history says of a flow that has sent this much (the directive's
 	 * cache line, which decide() reads anyway) */
 	if (e->use_prior) {
@@ -930,8 +952,11 @@ grown(struct pfse_engine *e, uint32_t f, uint64_t sent, uint64_t now)
 	pfse_history_live_move(e->hist, h->cls, h->octave, (int)oct);
 	h->octave = (uint8_t)oct;
 	h->p_elephant = p_elephant_u16(e, h->cls, sent);
-	if (h->p_elephant / 65535.0 >= e->p_enter)
+	if (h->p_elephant / 65535.0 >= e->p_enter) {
+		if (now < e->now)
+			now = e->now; /* as the table clamps a timestamp that goes back */
 		decide(e, f, h, now, now / e->interval, 0);
+	}
 }
 
 /* A FIN or RST. Once a flow is reset, or has a FIN each way (one FIN is a half-close:
@@ -970,24 +995,50 @@ closed(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p)
 	}
 }
 
+/* A TCP packet with FIN, SYN or RST (packet path). */
+static void
+tcp_event(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p)
+{
+	if ((p->tcp_flags & 0x12) == 0x02) { /* SYN without ACK */
+		struct eflow *h = hdr(e, f);
+
+		if (h->flags & EF_CLOSED)
+			reopened(e, f, h);
+		else
+			h->flags &= (uint8_t)~(EF_FIN_FWD | EF_FIN_REV);
+		return;
+	}
+	if (p->tcp_flags & 0x05)
+		closed(e, f, p);
+}
+
 /* The packet path's part of P(elephant): the packet that takes a flow off the
  * high-performance tier into a new octave of size at or past its class's shunting size
  * has it re-decided now (dir: its directive's tier, reason, node; a flow held back then,
  * by the dwell or the tier's budget, is re-decided when its interval closes). */
 static inline void
-size_check(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, uint32_t len,
-	   const uint8_t *dir)
+size_check(struct pfse_engine *e, struct pfse_pkt *const pkts[], const uint32_t flows[],
+	   unsigned n, unsigned i, uint32_t len, const uint8_t *dir)
 {
-	uint32_t cls;
-	uint64_t sent = pfse_ft_dir_bytes_class(dir, &cls);
+	uint32_t cls, f = flows[i];
+	uint64_t sent = pfse_ft_dir_bytes_class(dir, &cls); /* after the whole burst */
 
-	if (sent >= 2 && sent - len < sent) {
+	if (sent < 2 || 63u - (unsigned)__builtin_clzll(sent) < e->shunt_oct[cls] ||
+	    dir[0] == e->tier_hp || dir[1] == PFSE_REASON_PINNED ||
+	    dir[1] == PFSE_REASON_ANOMALY)
+		return;
+	/* what it had sent after this packet: less its later packets in the burst */
+	for (unsigned j = i + 1; j < n; j++)
+		if (flows[j] == f) {
+			uint32_t lj = pkts[j]->wirelen ? pkts[j]->wirelen : pkts[j]->caplen;
+
+			sent -= lj < sent ? lj : sent;
+		}
+	if (sent >= 2 && len > 0 && len <= sent) {
 		unsigned oct = 63u - (unsigned)__builtin_clzll(sent);
 
-		if (oct >= e->shunt_oct[cls] && ((sent - len) >> oct) == 0 &&
-		    dir[0] != e->tier_hp && dir[1] != PFSE_REASON_PINNED &&
-		    dir[1] != PFSE_REASON_ANOMALY)
-			grown(e, f, sent, p->ts);
+		if (oct >= e->shunt_oct[cls] && ((sent - len) >> oct) == 0)
+			grown(e, f, sent, pkts[i]->ts);
 	}
 }
 
@@ -1026,10 +1077,10 @@ dispatch(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n, const
 			uint8_t t8, reason;
 			uint16_t n16;
 
-			if (pfse_unlikely(p->tcp_flags & 0x05))
-				closed(e, flows[i], p); /* FIN or RST */
+			if (pfse_unlikely(p->tcp_flags & 0x07))
+				tcp_event(e, flows[i], p); /* FIN, SYN or RST */
 			else if (e->use_prior)
-				size_check(e, flows[i], p, len, ev[i].dir);
+				size_check(e, pkts, flows, n, i, len, ev[i].dir);
 			pfse_ft_dir_read(ev[i].dir, &t8, &reason, &n16);
 			tier = t8;
 			node = n16;
@@ -1250,8 +1301,9 @@ visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
 		pfse_flow_table_info(e->t, f, &info);
 		did = 1;
 	}
-	if (*flips >= e->flip_budget || info.directive.reason == PFSE_REASON_PINNED)
-		return did;
+	if (*flips >= e->flip_budget || info.directive.reason == PFSE_REASON_PINNED ||
+	    (h->flags & EF_CLOSED))
+		return did; /* (a closed flow carries nothing: not worth a move) */
 	if (info.directive.tier != PFSE_TIER_NONE && info.directive.tier < e->view->ntiers &&
 	    e->tier_cut[info.directive.tier] > h->vbin && info.directive.tier != e->tier_std) {
 		struct pfse_directive d = info.directive;

@@ -172,6 +172,10 @@ slot_of(struct pfse_history *h, uint32_t key, uint32_t priority, int create, int
 	h->cls[h->used].used = 1;
 	h->cls[h->used].key = key;
 	h->cls[h->used].priority = priority;
+	/* live flows of a slot numbering from before a load() may have counted here */
+	memset(h->cls[h->used].live, 0, sizeof(h->cls[h->used].live));
+	memset(h->cls[h->used].closing, 0, sizeof(h->cls[h->used].closing));
+	h->cls[h->used].top = 0;
 	h->dict[i] = h->used + 1;
 	return h->used++;
 }
@@ -466,7 +470,11 @@ pfse_history_p_elephant_scan(const struct pfse_history *h, uint32_t slot, uint64
 			s *= 1 - (double)ended / (double)at_risk;
 		if (j > je)
 			continue;
-		pj = ((double)decided * s + 1) / ((double)decided + 2);
+		/* (a flow that has sent 2^j >= elephant_bytes is one) */
+		if ((1ull << j) >= h->elephant_bytes)
+			pj = 1;
+		else
+			pj = ((double)decided * s + 1) / ((double)decided + 2);
 		if (j == jb)
 			p = pj;
 		if (run && pj >= p_enter)

@@ -6,9 +6,9 @@
 
 #include "pfse/history.h"
 
-/* The rate prior (mean and variance of first-interval bytes), P(elephant) (live flows
- * past elephant_bytes counted, as in pfse_history_p_elephant_at()) and mean
- * complexity of a used class slot; no argument checks. */
+/* The rate prior (mean and variance of first-interval bytes), P(elephant) of finished
+ * flows ((e + 1) / (n + 2), as pfse_history_prior() gives it) and mean complexity of a
+ * used class slot; no argument checks. */
 void
 pfse_history_prior_fast(const struct pfse_history *h, uint32_t slot, double *rate, double *var,
 			double *p_elephant, double *complexity);
@@ -37,11 +37,12 @@ pfse_history_p_elephant_scan(const struct pfse_history *h, uint32_t slot, uint64
 			     double p_enter, unsigned *shunt_octave);
 
 /* A live flow of the class moves from one size octave to another (-1: none, for a flow
- * that begins or ends); octaves 64 + j are those of flows that closed (a TCP FIN or RST),
- * which count as ended there: a closed flow leaves the table only after its closing
- * timeout (10 s by default), and as a live flow meanwhile it would tell the estimate that
- * flows of its size go on. Not serialised or merged; load() resets it (a flow ending
- * after a load takes no count below zero). */
+ * that begins or ends); octaves 64 + j are those of flows that closed (a RST, or a FIN
+ * each way), which count as ended there: a closed flow leaves the table only after its
+ * closing timeout (10 s by default), and as a live flow meanwhile it would tell the
+ * estimate that flows of its size go on. Not serialised or merged; load() resets it (a flow ending
+ * after a load takes no count below zero, and a slot taken by a new class starts with
+ * none). */
 void
 pfse_history_live_move(struct pfse_history *h, uint32_t slot, int from, int to);
 

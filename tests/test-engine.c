@@ -531,6 +531,27 @@ START_TEST(elephant_by_class_and_size)
 		ck_assert_uint_eq(d2.action, PFSE_ACT_FORWARD);
 		ck_assert_uint_eq(d2.node, d.node);
 	}
+	/* the same within one burst: 31 kB sent, then three packets of 1000 B in a burst;
+	 * the second takes it past 32 kB: it and the third go to the high-performance tier */
+	for (unsigned k = 0; k < 31; k++) {
+		p = mkpkt(31700, 5001, 1000, t + k * MS, ++id);
+		ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_TRANSMIT);
+	}
+	{
+		struct pfse_pkt b[3], *bp[3];
+		struct pfse_decision bd[3];
+
+		for (unsigned k = 0; k < 3; k++) {
+			b[k] = mkpkt(31700, 5001, 1000, t + 40 * MS + k, ++id);
+			bp[k] = &b[k];
+		}
+		ck_assert_int_eq(pfse_engine_classify(w.e, bp, 3, bd), 3);
+		ck_assert_uint_eq(bd[0].action, PFSE_ACT_TRANSMIT);
+		ck_assert_uint_eq(bd[1].action, PFSE_ACT_FORWARD);
+		ck_assert_uint_eq(bd[2].action, PFSE_ACT_FORWARD);
+		ck_assert(bd[1].node == w.hp_nodes[0] || bd[1].node == w.hp_nodes[1]);
+		ck_assert_uint_eq(bd[2].node, bd[1].node);
+	}
 	freeworld(&w);
 }
 END_TEST
@@ -539,7 +560,8 @@ START_TEST(closed_flow_frees_its_budget)
 {
 	/* A flow shunted for its bandwidth counts its forecast on its node; a FIN each way
 	 * ends that at once (the table keeps the flow for its closing timeout, 10 s,
-	 * meanwhile), and its later packets still follow it. */
+	 * meanwhile), and its later packets still follow it; a SYN, or data after a RST,
+	 * makes it live again. */
 	struct world_opts o = { .bw_enter = 1e6 };
 	struct world w = mkworld(&o);
 	struct pfse_node_info ni;
@@ -581,6 +603,39 @@ START_TEST(closed_flow_frees_its_budget)
 	d = one(&w, &p);
 	ck_assert_uint_eq(d.node, node);
 	ck_assert(finfo(&w, &p).bw == 0);
+	/* a late retransmission long past its dwell (1 s), within the closing timeout: the
+	 * policy is not asked again, it goes where the flow was */
+	p = mkpkt(34000, 7100, 60, t + 3 * SEC, ++id);
+	d = one(&w, &p);
+	ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+	ck_assert_uint_eq(d.node, node);
+	ck_assert_uint_eq(finfo(&w, &p).directive.reason, PFSE_REASON_BANDWIDTH);
+	/* the 5-tuple reused by a new connection (a SYN) within the closing timeout: it is
+	 * forecast again from its samples */
+	p = mkpkt(34000, 7100, 60, t + 4 * SEC, ++id);
+	p.tcp_flags = 0x02;
+	one(&w, &p);
+	for (unsigned k = 1; k <= 40; k++) {
+		p = mkpkt(34000, 7100, 1500, t + 4 * SEC + k * MS, ++id);
+		d = one(&w, &p);
+	}
+	p = mkpkt(34000, 7100, 60, t + 4 * SEC + 100 * MS, ++id); /* closes the interval */
+	d = one(&w, &p);
+	ck_assert(finfo(&w, &p).bw > 0);
+	/* (60 kB: not the "interval of data after a RST" that reopens a flow by itself) */
+	ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
+	/* a stray RST closes it; an interval of 150 kB after it shows it is not over */
+	p = mkpkt(34000, 7100, 60, t + 5 * SEC, ++id);
+	p.tcp_flags = 0x04;
+	one(&w, &p);
+	ck_assert(finfo(&w, &p).bw == 0);
+	for (unsigned k = 1; k <= 100; k++) {
+		p = mkpkt(34000, 7100, 1500, t + 5 * SEC + k * MS, ++id);
+		one(&w, &p);
+	}
+	p = mkpkt(34000, 7100, 60, t + 5 * SEC + 200 * MS, ++id);
+	one(&w, &p);
+	ck_assert(finfo(&w, &p).bw > 0);
 	freeworld(&w);
 }
 END_TEST

@@ -256,8 +256,9 @@ START_TEST(p_elephant_given_bytes)
 	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 100000), 13.0 / 21, 1e-12);
 	/* from 600 kB (octave 19): every flow that got there went on: (3 + 1) / (3 + 2) */
 	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 600000), 0.8, 1e-12);
-	/* the class's shunting size, found in the same pass: P by octave is 0.8 at 19-20,
-	 * 13/21 = 0.62 at 14-18, 4.6/11 = 0.42 at 13 and below */
+	/* the class's shunting size, found in the same pass: P by octave is 1 at 20 (2^20
+	 * is elephant_bytes), 0.8 at 19, 13/21 = 0.62 at 14-18, 4.6/11 = 0.42 at 13 and
+	 * below */
 	{
 		unsigned so = 99;
 
@@ -266,8 +267,9 @@ START_TEST(p_elephant_given_bytes)
 		ck_assert_uint_eq(so, 14);
 		pfse_history_p_elephant_scan(h, c, 0, 0.7, &so);
 		ck_assert_uint_eq(so, 19);
+		/* at 0.9 only octave 20 qualifies: 2^20 is elephant_bytes itself */
 		pfse_history_p_elephant_scan(h, c, 0, 0.9, &so);
-		ck_assert_uint_eq(so, 64);
+		ck_assert_uint_eq(so, 20);
 		ck_assert(pfse_history_p_elephant_scan(h, c, 2u << 20, 0.6, &so) == 1);
 		ck_assert_uint_eq(so, 14);
 	}
@@ -288,6 +290,17 @@ START_TEST(p_elephant_given_bytes)
 	pfse_history_live_move(h, c, 64 + 18, -1);
 	pfse_history_live_move(h, c, 20, -1);
 	ck_assert_double_eq_tol(pfse_history_p_elephant_at(h, c, 0), 3.0 / 10, 1e-12);
+	/* a flow of a slot numbering from before the load counts into a slot not in use
+	 * now; a class that takes the slot later starts with nothing of it */
+	{
+		uint32_t k[3];
+
+		pfse_history_live_move(h, 5, -1, 64 + 10);
+		for (unsigned i = 0; i < 3; i++)
+			k[i] = classify(h, 6, 40000, (uint16_t)(81 + i));
+		ck_assert_uint_eq(k[2], 5);
+		ck_assert(pfse_history_p_elephant_at(h, k[2], 0) == 0.5);
+	}
 	free(buf);
 	pfse_history_destroy(h);
 }

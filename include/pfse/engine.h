@@ -34,11 +34,13 @@
  * off the high-performance tier into a new octave of size (2^j bytes) at or past its
  * class's shunting size (where P(elephant) reaches the policy's p_elephant_enter, found
  * in the same pass as the estimate) has the flow re-decided at once, so an elephant is
- * shunted when it becomes recognisable, not when its interval closes. A TCP FIN or RST
- * ends the flow but for its last packets, though the table keeps it for its closing
- * timeout: its forecast becomes 0 (it no longer counts against its tier's budget or its
- * node's load) and its class's history counts it as ended; its packets still follow its
- * directive.
+ * shunted when it becomes recognisable, not when its interval closes. A TCP RST, or a
+ * FIN each way (one FIN is a half-close), ends the flow but for its last packets, though
+ * the table keeps it for its closing timeout: its forecast becomes 0 (it no longer counts
+ * against its tier's budget or its node's load), the policy is not asked about it again
+ * (its last packets follow its directive) and its class's history counts it as ended; a
+ * SYN (the 5-tuple reused) or an interval of more than 64 KiB after it (a stray RST)
+ * makes it live again.
  *
  * pfse_engine_advance() does the time-driven work: flows idle past their timeout end
  * (history and selector learn from them); flows that went quiet get their silent
