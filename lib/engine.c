@@ -1301,9 +1301,12 @@ visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
 		pfse_flow_table_info(e->t, f, &info);
 		did = 1;
 	}
-	if (*flips >= e->flip_budget || info.directive.reason == PFSE_REASON_PINNED ||
-	    (h->flags & EF_CLOSED))
-		return did; /* (a closed flow carries nothing: not worth a move) */
+	/* (closed flows are not exempt: they are the first demoted and shed, at no cost to
+	 * anyone; exempting them made the budget demote live young elephants instead, web
+	 * search 88.9% -> 62% of elephant bytes on the high-performance tier: demotions
+	 * below the cut do not stop once the tier fits) */
+	if (*flips >= e->flip_budget || info.directive.reason == PFSE_REASON_PINNED)
+		return did;
 	if (info.directive.tier != PFSE_TIER_NONE && info.directive.tier < e->view->ntiers &&
 	    e->tier_cut[info.directive.tier] > h->vbin && info.directive.tier != e->tier_std) {
 		struct pfse_directive d = info.directive;

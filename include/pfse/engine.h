@@ -38,7 +38,8 @@
  * FIN each way (one FIN is a half-close), ends the flow but for its last packets, though
  * the table keeps it for its closing timeout: its forecast becomes 0 (it no longer counts
  * against its tier's budget or its node's load), the policy is not asked about it again
- * (its last packets follow its directive) and its class's history counts it as ended; a
+ * (its last packets follow its directive, unless a budget or overload move takes it,
+ * which costs nothing) and its class's history counts it as ended; a
  * SYN (the 5-tuple reused) or an interval of more than 64 KiB after it (a stray RST)
  * makes it live again.
  *
