@@ -1303,8 +1303,8 @@ visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
 	}
 	/* (closed flows are not exempt: they are the first demoted and shed, at no cost to
 	 * anyone; exempting them made the budget demote live young elephants instead, web
-	 * search 88.9% -> 62% of elephant bytes on the high-performance tier: demotions
-	 * below the cut do not stop once the tier fits) */
+	 * search 88.9% -> 62% of elephant bytes on the high-performance tier: the cut is by
+	 * whole value bins and is not recomputed as flows leave; see doc/evaluation.md) */
 	if (*flips >= e->flip_budget || info.directive.reason == PFSE_REASON_PINNED)
 		return did;
 	if (info.directive.tier != PFSE_TIER_NONE && info.directive.tier < e->view->ntiers &&
