@@ -419,19 +419,29 @@ p_elephant_u16(struct pfse_engine *e, uint32_t cls, uint64_t sent)
 	return (uint16_t)(p * 65535 + 0.5);
 }
 
+/* Moves a flow to another octave of its class's size counters (64 + j: closed). */
+static inline void
+move_octave(struct pfse_engine *e, struct eflow *h, unsigned oct)
+{
+	pfse_history_live_move(e->hist, h->cls, h->octave, (int)oct);
+	h->octave = (uint8_t)oct;
+}
+
+/* Its class's history expects the flow to become an elephant (rule 3's threshold). */
+static inline int
+expected_elephant(const struct pfse_engine *e, const struct eflow *h)
+{
+	return e->use_prior && h->p_elephant / 65535.0 >= e->p_enter;
+}
+
 /* A closed flow shows it is not: a SYN (the 5-tuple reused within the closing timeout),
  * or an interval of data after a stray RST. It is counted and forecast again. */
 static void
 reopened(struct pfse_engine *e, uint32_t f, struct eflow *h)
 {
 	h->flags &= (uint8_t)~(EF_CLOSED | EF_FIN_FWD | EF_FIN_REV);
-	if (e->use_prior) {
-		uint64_t sent = pfse_ft_bytes(e->t, f);
-		unsigned oct = sent < 2 ? 0 : 63u - (unsigned)__builtin_clzll(sent);
-
-		pfse_history_live_move(e->hist, h->cls, h->octave, (int)oct);
-		h->octave = (uint8_t)oct;
-	}
+	if (e->use_prior)
+		move_octave(e, h, pfse_octave(pfse_ft_bytes(e->t, f)));
 }
 
 /* Observes the samples of intervals (from_iv .. to_iv] not yet seen: `closed_bytes` for
@@ -489,13 +499,12 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 	 * cache line, which decide() reads anyway) */
 	if (e->use_prior) {
 		uint64_t sent = pfse_ft_bytes(e->t, f);
-		unsigned oct = sent < 2 ? 0 : 63u - (unsigned)__builtin_clzll(sent);
+		unsigned oct = pfse_octave(sent);
 
 		/* refreshed when it grows an octave, else every 16th sample (its class's
 		 * history moves slowly; the estimate walks up to 64 octaves) */
 		if (!(h->flags & EF_CLOSED) && oct != h->octave) {
-			pfse_history_live_move(e->hist, h->cls, h->octave, (int)oct);
-			h->octave = (uint8_t)oct;
+			move_octave(e, h, oct);
 			h->p_elephant = p_elephant_u16(e, h->cls, sent);
 		} else if ((h->samples & 15) == 0) {
 			h->p_elephant = p_elephant_u16(e, h->cls, sent);
@@ -503,7 +512,7 @@ on_samples(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t closed_i
 	}
 	/* growth is no anomaly in a flow its class's history expects to become an elephant:
 	 * it is what an elephant does (it goes where elephants go, not to inspection) */
-	if (anomaly && up && e->use_prior && h->p_elephant / 65535.0 >= e->p_enter)
+	if (anomaly && up && expected_elephant(e, h))
 		anomaly = 0;
 	if (anomaly) {
 		if (h->anomalies < UINT16_MAX)
@@ -945,14 +954,13 @@ static void
 grown(struct pfse_engine *e, uint32_t f, uint64_t sent, uint64_t now)
 {
 	struct eflow *h = hdr(e, f);
-	unsigned oct = 63u - (unsigned)__builtin_clzll(sent);
+	unsigned oct = pfse_octave(sent);
 
 	if ((h->flags & EF_CLOSED) || oct == h->octave)
 		return;
-	pfse_history_live_move(e->hist, h->cls, h->octave, (int)oct);
-	h->octave = (uint8_t)oct;
+	move_octave(e, h, oct);
 	h->p_elephant = p_elephant_u16(e, h->cls, sent);
-	if (h->p_elephant / 65535.0 >= e->p_enter) {
+	if (expected_elephant(e, h)) {
 		if (now < e->now)
 			now = e->now; /* as the table clamps a timestamp that goes back */
 		decide(e, f, h, now, now / e->interval, 0);
@@ -971,35 +979,30 @@ closed(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p)
 
 	if (h->flags & EF_CLOSED)
 		return;
-	if (!(p->tcp_flags & 0x04)) {
+	if (!(p->tcp_flags & TCP_RST)) {
 		h->flags |= (p->flags & PFSE_PKT_F_REVERSE) ? EF_FIN_REV : EF_FIN_FWD;
 		if ((h->flags & (EF_FIN_FWD | EF_FIN_REV)) != (EF_FIN_FWD | EF_FIN_REV))
 			return;
 	}
 	h->flags |= EF_CLOSED;
+	h->bw = h->bw_hi = 0;
 	if (h->acct_tier != NONE8 || h->acct_node != NONE16) {
+		/* what was added goes (acct_bw), zero comes in its place */
 		uint32_t tier = h->acct_tier == NONE8 ? PFSE_TIER_NONE : h->acct_tier;
 		uint32_t node = h->acct_node == NONE16 ? PFSE_NODE_ANY : h->acct_node;
 
 		acct_del(e, h);
-		h->bw = h->bw_hi = 0;
 		acct_add(e, h, tier, node);
 	}
-	h->bw = h->bw_hi = 0;
-	if (e->use_prior) {
-		uint64_t sent = pfse_ft_bytes(e->t, f);
-		unsigned oct = sent < 2 ? 0 : 63u - (unsigned)__builtin_clzll(sent);
-
-		pfse_history_live_move(e->hist, h->cls, h->octave, 64 + (int)oct);
-		h->octave = (uint8_t)(64 + oct);
-	}
+	if (e->use_prior)
+		move_octave(e, h, 64 + pfse_octave(pfse_ft_bytes(e->t, f)));
 }
 
 /* A TCP packet with FIN, SYN or RST (packet path). */
 static void
 tcp_event(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p)
 {
-	if ((p->tcp_flags & 0x12) == 0x02) { /* SYN without ACK */
+	if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
 		struct eflow *h = hdr(e, f);
 
 		if (h->flags & EF_CLOSED)
@@ -1008,7 +1011,7 @@ tcp_event(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p)
 			h->flags &= (uint8_t)~(EF_FIN_FWD | EF_FIN_REV);
 		return;
 	}
-	if (p->tcp_flags & 0x05)
+	if (p->tcp_flags & (TCP_FIN | TCP_RST))
 		closed(e, f, p);
 }
 
@@ -1022,10 +1025,12 @@ size_check(struct pfse_engine *e, struct pfse_pkt *const pkts[], const uint32_t 
 {
 	uint32_t cls, f = flows[i];
 	uint64_t sent = pfse_ft_dir_bytes_class(dir, &cls); /* after the whole burst */
+	uint8_t tier, reason;
+	uint16_t node;
 
-	if (sent < 2 || 63u - (unsigned)__builtin_clzll(sent) < e->shunt_oct[cls] ||
-	    dir[0] == e->tier_hp || dir[1] == PFSE_REASON_PINNED ||
-	    dir[1] == PFSE_REASON_ANOMALY)
+	pfse_ft_dir_read(dir, &tier, &reason, &node);
+	if (pfse_octave(sent) < e->shunt_oct[cls] || tier == e->tier_hp ||
+	    reason == PFSE_REASON_PINNED || reason == PFSE_REASON_ANOMALY)
 		return;
 	/* what it had sent after this packet: less its later packets in the burst */
 	for (unsigned j = i + 1; j < n; j++)
@@ -1034,8 +1039,8 @@ size_check(struct pfse_engine *e, struct pfse_pkt *const pkts[], const uint32_t 
 
 			sent -= lj < sent ? lj : sent;
 		}
-	if (sent >= 2 && len > 0 && len <= sent) {
-		unsigned oct = 63u - (unsigned)__builtin_clzll(sent);
+	if (len > 0 && len <= sent) {
+		unsigned oct = pfse_octave(sent);
 
 		if (oct >= e->shunt_oct[cls] && ((sent - len) >> oct) == 0)
 			grown(e, f, sent, pkts[i]->ts);
@@ -1077,8 +1082,8 @@ dispatch(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsigned n, const
 			uint8_t t8, reason;
 			uint16_t n16;
 
-			if (pfse_unlikely(p->tcp_flags & 0x07))
-				tcp_event(e, flows[i], p); /* FIN, SYN or RST */
+			if (pfse_unlikely(p->tcp_flags & (TCP_FIN | TCP_SYN | TCP_RST)))
+				tcp_event(e, flows[i], p);
 			else if (e->use_prior)
 				size_check(e, pkts, flows, n, i, len, ev[i].dir);
 			pfse_ft_dir_read(ev[i].dir, &t8, &reason, &n16);

@@ -56,9 +56,6 @@
 #define AGE_BIDIR 0x8000u
 #define AGE_MASK 0x7fffu
 
-#define TCP_FIN 0x01u
-#define TCP_RST 0x04u
-
 #define NS_PER_S 1000000000ull
 
 #define KNOWN_FLAGS (PFSE_FT_F_FIXED_SEED | PFSE_FT_F_NO_SERIES)

@@ -13,6 +13,12 @@
 
 #include "pfse/flow_key.h"
 
+/* TCP flag bits (pfse_pkt::tcp_flags), for the table and the engine. */
+#define TCP_FIN 0x01u
+#define TCP_SYN 0x02u
+#define TCP_RST 0x04u
+#define TCP_ACK 0x10u
+
 struct pfse_flow_table;
 struct pfse_pkt;
 struct pfse_flow_masks;

@@ -238,13 +238,6 @@ bin_of(uint64_t v)
 	return 4 * e + frac;
 }
 
-/* The octave of a size: floor(log2(v)), 0 for v < 2 (bin_of(v) / 4). */
-static inline unsigned
-octave_of(uint64_t v)
-{
-	return v < 2 ? 0 : 63u - (unsigned)__builtin_clzll(v);
-}
-
 /* The geometric middle of a bin: 2^e (1 + frac / 4 + 1 / 8). */
 static inline double
 bin_mid(unsigned b)
@@ -315,7 +308,7 @@ pfse_history_absorb(struct pfse_history *h, uint32_t slot, const struct pfse_flo
 	c->cx_n += fs.complexity_n;
 	hist_add(c->hist[H_SIZE], fs.bytes, 1);
 	{
-		unsigned j = octave_of(fs.bytes);
+		unsigned j = pfse_octave(fs.bytes);
 
 		if (c->fin_oct[j] < UINT32_MAX)
 			c->fin_oct[j]++;
@@ -451,7 +444,7 @@ pfse_history_p_elephant_scan(const struct pfse_history *h, uint32_t slot, uint64
 			     double p_enter, unsigned *shunt_octave)
 {
 	const struct hclass *c = &h->cls[slot];
-	unsigned jb = octave_of(sent), je = octave_of(h->elephant_bytes), low = 64;
+	unsigned jb = pfse_octave(sent), je = pfse_octave(h->elephant_bytes), low = 64;
 	unsigned stop = shunt_octave ? 0 : jb;
 	uint64_t at_risk = 0, decided = 0;
 	double s = 1, p = 1;

@@ -6,6 +6,13 @@
 
 #include "pfse/history.h"
 
+/* The octave of a size, as the size estimate counts it: floor(log2(v)), 0 for v < 2. */
+static inline unsigned
+pfse_octave(uint64_t v)
+{
+	return v < 2 ? 0 : 63u - (unsigned)__builtin_clzll(v);
+}
+
 /* The rate prior (mean and variance of first-interval bytes), P(elephant) of finished
  * flows ((e + 1) / (n + 2), as pfse_history_prior() gives it) and mean complexity of a
  * used class slot; no argument checks. */

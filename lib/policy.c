@@ -100,6 +100,14 @@ pfse_policy_destroy(struct pfse_policy *pol)
 	pfse_free(&a, pol);
 }
 
+/* Whether rule 3 (P(elephant)) is on. */
+static inline int
+prior_on(const struct pfse_policy *pol)
+{
+	return !(pol->p.flags & PFSE_POLICY_F_NO_PRIOR) && pol->p.p_elephant_enter <= 1 &&
+	       pol->high_perf != PFSE_TIER_NONE;
+}
+
 /* Whether the flow's forecast calls for the high-performance tier, and why; `in_hp` says
  * whether it is there now (then the exit thresholds apply). */
 static uint32_t
@@ -167,8 +175,7 @@ pfse_policy_decide(const struct pfse_policy *pol, const struct pfse_policy_input
 		reason = pol->high_perf != PFSE_TIER_NONE ? hp_reason(pol, in, in_hp)
 							   : PFSE_REASON_NONE;
 		/* its class's history says it will be an elephant, given what it has sent */
-		if (reason == PFSE_REASON_NONE && pol->high_perf != PFSE_TIER_NONE &&
-		    !(pol->p.flags & PFSE_POLICY_F_NO_PRIOR) && pol->p.p_elephant_enter <= 1 &&
+		if (reason == PFSE_REASON_NONE && prior_on(pol) &&
 		    in->p_elephant >= pol->p.p_elephant_enter)
 			reason = PFSE_REASON_PRIOR;
 		if (reason != PFSE_REASON_NONE) {
@@ -244,8 +251,7 @@ pfse_policy_p_elephant_enter(const struct pfse_policy *pol)
 int
 pfse_policy_uses_prior(const struct pfse_policy *pol)
 {
-	return !(pol->p.flags & PFSE_POLICY_F_NO_PRIOR) && pol->p.p_elephant_enter <= 1 &&
-	       pol->high_perf != PFSE_TIER_NONE;
+	return prior_on(pol);
 }
 
 PFSE_API const char *

@@ -377,6 +377,26 @@ by_port(const struct pfse_flow_key *key, uint32_t *class_key, uint32_t *priority
 	return 0;
 }
 
+/* Three flows of class `port` (by_port) of `npkts` packets of `len` bytes, `gap` apart,
+ * 2 s apart from each other; then 400 s later they have ended. Returns that time. */
+static uint64_t
+big_flows_ended(struct world *w, uint16_t port, unsigned npkts, uint32_t len, uint64_t gap,
+		uint64_t t, uintptr_t *id)
+{
+	struct pfse_pkt p;
+
+	for (unsigned f = 0; f < 3; f++) {
+		for (unsigned k = 0; k < npkts; k++) {
+			p = mkpkt((uint16_t)(30000 + f), port, len, t + k * gap, ++*id);
+			one(w, &p);
+		}
+		t += 2 * SEC;
+	}
+	t += 400 * SEC;
+	ck_assert_int_ge(pfse_engine_advance(w->e, t, 0), 3);
+	return t;
+}
+
 START_TEST(growth_of_an_expected_elephant)
 {
 	/* The same burst in a flow whose class's history says it will be an elephant is
@@ -390,15 +410,7 @@ START_TEST(growth_of_an_expected_elephant)
 	uint64_t t = SEC;
 
 	/* history: three flows of class 5002 moved 100 MB each (1000 packets of 100 kB) */
-	for (unsigned f = 0; f < 3; f++) {
-		for (unsigned k = 0; k < 1000; k++) {
-			p = mkpkt((uint16_t)(30000 + f), 5002, 100000, t + k * MS, ++id);
-			one(&w, &p);
-		}
-		t += 2 * SEC;
-	}
-	t += 400 * SEC;
-	ck_assert_int_ge(pfse_engine_advance(w.e, t, 0), 3);
+	t = big_flows_ended(&w, 5002, 1000, 100000, MS, t, &id);
 	for (unsigned k = 0; k < 40; k++)
 		for (unsigned j = 0; j < 10; j++) {
 			p = mkpkt(5556, 5002, 1000, t + k * 100 * MS + j * MS, ++id);
@@ -430,15 +442,7 @@ START_TEST(elephant_by_class_and_size)
 	uint64_t t = SEC;
 
 	/* history: three flows of class 5001 each moved 1 MB, then ended */
-	for (unsigned f = 0; f < 3; f++) {
-		for (unsigned k = 0; k < 100; k++) {
-			p = mkpkt((uint16_t)(30000 + f), 5001, 10000, t + k * 10 * MS, ++id);
-			one(&w, &p);
-		}
-		t += 2 * SEC;
-	}
-	t += 400 * SEC;
-	ck_assert_int_ge(pfse_engine_advance(w.e, t, 0), 3);
+	t = big_flows_ended(&w, 5001, 100, 10000, 10 * MS, t, &id);
 	/* P(elephant) = (3 + 1) / (3 + 2) = 0.8: a new flow of the class goes to the
 	 * high-performance tier on its very first packet */
 	p = mkpkt(31000, 5001, 100, t, ++id);

@@ -66,6 +66,22 @@ mkpolicy(double bw_enter, double bw_exit, uint64_t dwell)
 	return pol;
 }
 
+/* A policy at 1 MB/s with these flags and p_elephant_enter (0: default). */
+static struct pfse_policy *
+mkpolicy_rule3(uint32_t flags, double p_elephant_enter)
+{
+	struct pfse_policy_params p;
+	struct pfse_policy *pol = NULL;
+
+	pfse_policy_params_init(&p);
+	p.cluster = cl;
+	p.bw_enter = 1e6;
+	p.flags = flags;
+	p.p_elephant_enter = p_elephant_enter;
+	ck_assert_int_eq(pfse_policy_create(&p, &pol), 0);
+	return pol;
+}
+
 static int
 decide(struct pfse_policy *pol, struct pfse_policy_input *in, struct pfse_directive *d)
 {
@@ -112,16 +128,10 @@ START_TEST(rules_in_order)
 	/* the same flow under a reactive policy (no prior): standard until its own samples
 	 * say otherwise */
 	{
-		struct pfse_policy_params rp;
-		struct pfse_policy *rpol;
+		struct pfse_policy *rpol = mkpolicy_rule3(PFSE_POLICY_F_NO_PRIOR, 0);
 		struct pfse_policy_input ri;
 		struct pfse_directive rd;
 
-		pfse_policy_params_init(&rp);
-		rp.cluster = cl;
-		rp.bw_enter = 1e6;
-		rp.flags = PFSE_POLICY_F_NO_PRIOR;
-		ck_assert_int_eq(pfse_policy_create(&rp, &rpol), 0);
 		pfse_policy_input_init(&ri);
 		ri.flags = PFSE_POLICY_IN_NEW;
 		ri.now = 10 * SEC;
@@ -224,16 +234,10 @@ START_TEST(prior_given_bytes)
 	 * rises past p_elephant_enter (0.6 by default) is shunted then, reason "prior"; a
 	 * reactive policy (PFSE_POLICY_F_NO_PRIOR) ignores it. */
 	struct pfse_policy *pol = mkpolicy(1e6, 0.5e6, 2 * SEC);
-	struct pfse_policy_params rp;
-	struct pfse_policy *rpol;
+	struct pfse_policy *rpol = mkpolicy_rule3(PFSE_POLICY_F_NO_PRIOR, 0);
 	struct pfse_policy_input in, ri;
 	struct pfse_directive d, rd;
 
-	pfse_policy_params_init(&rp);
-	rp.cluster = cl;
-	rp.bw_enter = 1e6;
-	rp.flags = PFSE_POLICY_F_NO_PRIOR;
-	ck_assert_int_eq(pfse_policy_create(&rp, &rpol), 0);
 	pfse_policy_input_init(&in);
 	in.flags = PFSE_POLICY_IN_NEW;
 	in.now = 10 * SEC;
@@ -271,14 +275,8 @@ START_TEST(prior_given_bytes)
 	ck_assert_uint_eq(d.reason, PFSE_REASON_PRIOR);
 	/* a policy with the rule off (p_elephant_enter > 1) never uses it */
 	{
-		struct pfse_policy_params op;
-		struct pfse_policy *opol;
+		struct pfse_policy *opol = mkpolicy_rule3(0, 1.5);
 
-		pfse_policy_params_init(&op);
-		op.cluster = cl;
-		op.bw_enter = 1e6;
-		op.p_elephant_enter = 1.5;
-		ck_assert_int_eq(pfse_policy_create(&op, &opol), 0);
 		pfse_policy_input_init(&ri);
 		ri.flags = PFSE_POLICY_IN_INITIAL;
 		ri.current.tier = (uint8_t)t_std;
