@@ -26,6 +26,9 @@
  *     --p-elephant P    the predictive policy's p_elephant_enter (default: the policy's,
  *                       0.6): shunt a flow once its class's history, given what it has
  *                       sent, gives it this chance of becoming an elephant
+ *     --threads N       2 (default): the captures are read and copied on a thread of
+ *                       their own and handed over in bursts; 1: all on one thread
+ *                       (the scores are the same; the speed is not)
  *     --json FILE, --flows-out FILE.csv, --plot FILE.svg
  *
  * Policies: predictive = the engine as shipped (class priors shunt a new flow on its
@@ -45,6 +48,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +156,7 @@ static int upper;           /* --upper: predictive compares the forecast's upper
 static double p_eleph;      /* --p-elephant: predictive's p_elephant_enter (0: default) */
 static const char *backend_only; /* --backend: predictive's only backend */
 static uint32_t top[TOP_PLOT];
+static int threads = 2; /* --threads: 2 = the captures read on a thread of their own */
 static unsigned ntop;
 
 /* ---- reading: every file in turn, on one clock ---------------------------------------- */
@@ -213,6 +220,30 @@ cur_linktype(const struct reader *r)
 
 /* ---- flows ---------------------------------------------------------------------------- */
 
+/* The flow map at twice its size (4096 slots at first), rehashed: kept at most half
+ * full, and no larger than that, so that a lookup stays in cache. */
+static int
+fmap_grow(void)
+{
+	size_t n = fmap ? 2 * (fmap_mask + 1) : 4096;
+	uint32_t *m;
+
+	if (n > ((size_t)1 << 27) || !(m = malloc(n * sizeof(*m))))
+		return -ENOMEM;
+	memset(m, 0xff, n * sizeof(*m));
+	for (uint32_t k = 0; k < nflows; k++) {
+		size_t i = (size_t)flows[k].hash & (n - 1);
+
+		while (m[i] != UINT32_MAX)
+			i = (i + 1) & (n - 1);
+		m[i] = k;
+	}
+	free(fmap);
+	fmap = m;
+	fmap_mask = n - 1;
+	return 0;
+}
+
 static struct flow *
 find_flow(const struct pfse_pkt *pkt, int create)
 {
@@ -225,8 +256,14 @@ find_flow(const struct pfse_pkt *pkt, int create)
 			return f;
 		i = (i + 1) & fmap_mask;
 	}
-	if (!create || (size_t)nflows + 1 > (fmap_mask + 1) / 2)
+	if (!create)
 		return NULL;
+	if ((size_t)nflows + 1 > (fmap_mask + 1) / 2) {
+		if (fmap_grow() < 0)
+			return NULL;
+		for (i = (size_t)pkt->hash & fmap_mask; fmap[i] != UINT32_MAX;)
+			i = (i + 1) & fmap_mask;
+	}
 	if (nflows == flows_cap) {
 		uint32_t cap = flows_cap ? 2 * flows_cap : 4096;
 		struct flow *nf = realloc(flows, (size_t)cap * sizeof(*nf));
@@ -272,6 +309,21 @@ series_add(struct flow *f, uint64_t ts, uint32_t len)
 	f->series[f->n - 1] += len;
 }
 
+/* A parser for a link type (bidirectional keys, a fixed hash seed), or NULL for a link
+ * type the parser does not know (its frames stay unparsed). */
+static struct pfse_parser *
+new_parser(int lt)
+{
+	struct pfse_parser_params pp;
+	struct pfse_parser *ps;
+
+	pfse_parser_params_init(&pp);
+	pp.linktype = (uint32_t)lt;
+	pp.flags = PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH | PFSE_PARSE_F_FIXED_SEED;
+	pp.seed = 42;
+	return pfse_parser_create(&pp, &ps) < 0 ? NULL : ps;
+}
+
 /* The first pass: flows, their totals and series, unparsed frames by reason; the floor
  * (a loop that only reads the files) is timed separately. */
 static void
@@ -290,17 +342,9 @@ first_pass(void)
 		struct flow *f;
 
 		if (cur_linktype(&rd) != lt) {
-			struct pfse_parser_params pp;
-
 			pfse_parser_destroy(ps);
-			ps = NULL;
 			lt = cur_linktype(&rd);
-			pfse_parser_params_init(&pp);
-			pp.linktype = (uint32_t)lt;
-			pp.flags = PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH | PFSE_PARSE_F_FIXED_SEED;
-			pp.seed = 42;
-			if (pfse_parser_create(&pp, &ps) < 0)
-				ps = NULL; /* a link type the parser does not know: all unparsed */
+			ps = new_parser(lt);
 		}
 		if (frames == 0)
 			t_start = ts;
@@ -371,6 +415,206 @@ floor_pass(uint64_t *n)
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	(void)sum;
 	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+/* ---- the feed: frames read and copied, in bursts, on a thread of their own ------------ */
+
+/* A run reads the captures on a second thread (the way a packet path receives on one core
+ * and processes on another) and takes bursts from it through a ring; with --threads 1
+ * it fills the same bursts itself. The bursts are the same either way (ended by a change
+ * of link type or a health event due), so the scores do not depend on it. */
+#define RING 16          /* bursts in flight */
+#define ARENA (BURST * SNAP) /* a burst's bytes (only what its frames use is touched) */
+#define SPINS 4096       /* polls of the ring before a side sleeps */
+
+struct burst {
+	unsigned n;       /* frames; 0 = the end of the captures */
+	unsigned ev_upto; /* health events (events[] index) due before these frames */
+	int lt;           /* their link type */
+	struct pfse_pkt pkts[BURST];
+	uint8_t arena[ARENA];
+};
+
+struct feed {
+	struct reader rd;
+	int have, eof, threaded, ended;
+	unsigned next_ev;
+	struct pcap_pkthdr *h; /* a frame read but not yet in a burst (have) */
+	const u_char *data;
+	uint64_t ts;
+	struct burst *ring; /* RING bursts (threaded) or one */
+	/* each side's counter on a cache line of its own, away from the reader's state */
+	_Alignas(64) _Atomic uint64_t head;     /* bursts filled */
+	_Alignas(64) _Atomic uint64_t tail;     /* bursts done with */
+	_Alignas(64) _Atomic unsigned sleepers; /* threads asleep in feed_wait() */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+};
+
+/* Fills `b` with up to BURST frames. A health event goes between bursts, before the
+ * first frame at or after its time; a burst holds frames of one link type. */
+static void
+fill(struct feed *fd, struct burst *b)
+{
+	size_t used = 0;
+
+	b->n = 0;
+	for (;;) {
+		struct pfse_pkt *p = &b->pkts[b->n];
+		uint32_t cl;
+
+		if (!fd->have) {
+			if (fd->eof || !next_frame(&fd->rd, &fd->h, &fd->data, &fd->ts)) {
+				fd->eof = 1;
+				break;
+			}
+			fd->have = 1;
+		}
+		if (b->n && cur_linktype(&fd->rd) != b->lt)
+			break;
+		if (fd->next_ev < nevents && fd->ts >= t_start + events[fd->next_ev].at) {
+			if (b->n)
+				break;
+			while (fd->next_ev < nevents && fd->ts >= t_start + events[fd->next_ev].at)
+				fd->next_ev++;
+		}
+		cl = fd->h->caplen < SNAP ? fd->h->caplen : SNAP;
+		if (used + cl > ARENA)
+			break; /* not the first frame: ARENA holds SNAP */
+		b->lt = cur_linktype(&fd->rd);
+		memcpy(b->arena + used, fd->data, cl);
+		memset(p, 0, sizeof(*p));
+		p->data = b->arena + used;
+		p->caplen = cl;
+		p->wirelen = fd->h->len;
+		p->ts = fd->ts;
+		p->status = PFSE_PARSE_ERR_L2_UNSUPPORTED; /* until parsed */
+		used += cl;
+		fd->have = 0;
+		if (++b->n == BURST)
+			break;
+	}
+	b->ev_upto = fd->next_ev;
+}
+
+static int
+room_to_fill(struct feed *fd)
+{
+	return atomic_load(&fd->head) - atomic_load(&fd->tail) < RING;
+}
+
+static int
+burst_ready(struct feed *fd)
+{
+	return atomic_load(&fd->head) != atomic_load(&fd->tail);
+}
+
+/* Waits until `ready`: polls a while, then sleeps until the other side, which looks at
+ * `sleepers` after each step, wakes it. */
+static void
+feed_wait(struct feed *fd, int (*ready)(struct feed *))
+{
+	for (unsigned i = 0; i < SPINS; i++) {
+		if (ready(fd))
+			return;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+	pthread_mutex_lock(&fd->mu);
+	atomic_fetch_add(&fd->sleepers, 1);
+	while (!ready(fd))
+		pthread_cond_wait(&fd->cv, &fd->mu);
+	atomic_fetch_sub(&fd->sleepers, 1);
+	pthread_mutex_unlock(&fd->mu);
+}
+
+static void
+feed_wake(struct feed *fd)
+{
+	if (atomic_load(&fd->sleepers)) {
+		pthread_mutex_lock(&fd->mu);
+		pthread_cond_broadcast(&fd->cv);
+		pthread_mutex_unlock(&fd->mu);
+	}
+}
+
+static void *
+feed_main(void *arg)
+{
+	struct feed *fd = arg;
+
+	for (;;) {
+		uint64_t h = atomic_load(&fd->head);
+		struct burst *b = &fd->ring[h % RING];
+
+		feed_wait(fd, room_to_fill);
+		fill(fd, b);
+		atomic_store(&fd->head, h + 1);
+		feed_wake(fd);
+		if (!b->n)
+			return NULL;
+	}
+}
+
+static int
+feed_open(struct feed *fd, int nthreads)
+{
+	memset(fd, 0, sizeof(*fd));
+	fd->ring = malloc((nthreads > 1 ? RING : 1) * sizeof(*fd->ring));
+	if (!fd->ring)
+		return -ENOMEM;
+	atomic_init(&fd->head, 0);
+	atomic_init(&fd->tail, 0);
+	atomic_init(&fd->sleepers, 0);
+	pthread_mutex_init(&fd->mu, NULL);
+	pthread_cond_init(&fd->cv, NULL);
+	/* without a thread (or with --threads 1), the bursts are filled in line */
+	fd->threaded = nthreads > 1 && pthread_create(&fd->th, NULL, feed_main, fd) == 0;
+	return 0;
+}
+
+/* The next burst (n == 0 at the end); feed_done() once done with it. */
+static struct burst *
+feed_next(struct feed *fd)
+{
+	struct burst *b;
+
+	if (!fd->threaded) {
+		fill(fd, fd->ring);
+		return fd->ring;
+	}
+	feed_wait(fd, burst_ready);
+	b = &fd->ring[atomic_load(&fd->tail) % RING];
+	fd->ended = !b->n;
+	return b;
+}
+
+static void
+feed_done(struct feed *fd)
+{
+	if (fd->threaded) {
+		atomic_fetch_add(&fd->tail, 1);
+		feed_wake(fd);
+	}
+}
+
+static void
+feed_close(struct feed *fd)
+{
+	if (fd->threaded) {
+		while (!fd->ended) { /* a run that stopped early: let the reader finish */
+			feed_next(fd);
+			feed_done(fd);
+		}
+		pthread_join(fd->th, NULL);
+	}
+	if (fd->rd.pc)
+		pcap_close(fd->rd.pc);
+	pthread_mutex_destroy(&fd->mu);
+	pthread_cond_destroy(&fd->cv);
+	free(fd->ring);
 }
 
 /* ---- the cluster --------------------------------------------------------------------- */
@@ -666,10 +910,10 @@ account(struct run *ru, struct flow *f, int on_node, uint32_t node, uint32_t tie
 /* The oracle: elephants on high-perf from their first packet, mice standard; a flow
  * keeps its node while it is up. */
 static void
-oracle(struct pfse_cluster *cl, const struct pfse_pkt *pkt, struct pfse_decision *d,
-       const uint32_t *tier_index, const uint8_t *node_down, int hp_cfg, int std_cfg)
+oracle(struct pfse_cluster *cl, const struct pfse_pkt *pkt, struct flow *f,
+       struct pfse_decision *d, const uint32_t *tier_index, const uint8_t *node_down,
+       int hp_cfg, int std_cfg)
 {
-	struct flow *f = pkt->status == PFSE_PARSE_OK ? find_flow(pkt, 0) : NULL;
 	int t = f && f->elephant && hp_cfg >= 0 ? hp_cfg : std_cfg;
 	uint64_t hh;
 	uint32_t node;
@@ -702,21 +946,17 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 	struct pfse_engine *e = NULL;
 	struct pfse_engine_backend be[4];
 	struct pfse_model_params mps[4];
+	struct feed fd;
 	struct pfse_parser *ps = NULL;
-	struct reader rd;
-	struct pfse_pkt pkts[BURST], *pk[BURST];
+	struct pfse_pkt *pk[BURST];
 	struct pfse_decision dec[BURST];
 	struct flow *fb[BURST];
-	static uint8_t bufs[BURST][SNAP];
-	uint32_t lens[BURST];
-	unsigned nb = 0, next_ev = 0;
+	unsigned next_ev = 0;
 	int lt = -2, hp_cfg = tier_of_kind(PFSE_TIER_KIND_HIGH_PERF), fail_seen = 0;
 	int std_cfg = tier_of_kind(PFSE_TIER_KIND_STANDARD), bar = isatty(2) && frames > 1000000;
 	uint32_t failed = UINT32_MAX; /* the node of the first failure */
 	uint8_t failed_tier = 0xff;   /* its tier (config index) */
-	struct pcap_pkthdr *h;
-	const u_char *data;
-	uint64_t ts, done = 0, last_plot_sec = UINT64_MAX, last_adv = 0;
+	uint64_t done = 0, last_plot_sec = UINT64_MAX, last_adv = 0;
 	struct timespec a, b;
 	int r;
 
@@ -750,72 +990,20 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 	}
 	if (policy != P_ORACLE && (r = mk_engine(policy, cl, &pol, &e, be, mps)) < 0)
 		return r;
-	for (unsigned i = 0; i < BURST; i++)
-		pk[i] = &pkts[i];
-	memset(&rd, 0, sizeof(rd));
 	clock_gettime(CLOCK_MONOTONIC, &a);
+	if ((r = feed_open(&fd, threads)) < 0) {
+		pfse_engine_destroy(e);
+		pfse_policy_destroy(pol);
+		pfse_cluster_destroy(cl);
+		return r;
+	}
 	for (;;) {
-		int more = next_frame(&rd, &h, &data, &ts);
-		int flush = nb && (nb == BURST || !more || cur_linktype(&rd) != lt ||
-				   (next_ev < nevents && ts >= t_start + events[next_ev].at));
+		struct burst *bu = feed_next(&fd);
+		struct pfse_pkt *pkts = bu->pkts;
+		unsigned nb = bu->n;
 
-		if (flush) {
-			if (ps)
-				pfse_parse_burst(ps, pk, nb, NULL);
-			if (e) {
-				pfse_engine_classify(e, pk, nb, dec);
-			} else {
-				for (unsigned i = 0; i < nb; i++)
-					oracle(cl, &pkts[i], &dec[i], tier_index, node_down, hp_cfg,
-					       std_cfg);
-			}
-			for (unsigned i = 0; i < nb; i++) {
-				int on = dec[i].action == PFSE_ACT_FORWARD;
-				uint32_t tc = on ? cfg_of_tier[dec[i].tier] : 0xff;
-
-				fb[i] = pkts[i].status == PFSE_PARSE_OK ? find_flow(&pkts[i], 0)
-									 : NULL;
-				if (fb[i] && e && dec[i].flow != PFSE_FLOW_NONE)
-					fb[i]->engine_flow = dec[i].flow;
-				account(ru, fb[i], on, dec[i].node, tc, lens[i], pkts[i].ts,
-					node_down, hp_cfg);
-				if (fail_seen && fb[i] && fb[i]->node_at_fail != UINT32_MAX &&
-				    on && tc == fb[i]->tier_at_fail && tc == failed_tier) {
-					fb[i]->active_after_fail = 1;
-					if (dec[i].node != fb[i]->node_at_fail)
-						fb[i]->moved_after_fail = 1;
-				}
-			}
-			/* time-driven work once per millisecond of the capture's time */
-			if (e && pkts[nb - 1].ts >= last_adv + 1000000) {
-				pfse_engine_advance(e, pkts[nb - 1].ts, 0);
-				last_adv = pkts[nb - 1].ts;
-			}
-			/* the largest flows' forecasts, once a second (predictive run) */
-			if (e && policy == P_PREDICTIVE) {
-				uint64_t sec = (pkts[nb - 1].ts - t_start) / 1000000000ull;
-
-				if (sec != last_plot_sec && sec < nsec) {
-					for (unsigned k = 0; k < ntop; k++) {
-						struct pfse_engine_flow_info fi;
-						struct flow *f = &flows[top[k]];
-
-						fi.size = sizeof(fi);
-						if (f->engine_flow != PFSE_FLOW_NONE &&
-						    pfse_engine_flow_info(e, f->engine_flow, &fi) ==
-							    0)
-							ru->pred[k][sec] = fi.bw;
-					}
-					last_plot_sec = sec;
-				}
-			}
-			done += nb;
-			if (bar)
-				progress(done, policy);
-			nb = 0;
-		}
 		/* health events at their time */
-		while (more && next_ev < nevents && ts >= t_start + events[next_ev].at) {
+		for (; next_ev < bu->ev_upto; next_ev++) {
 			for (unsigned i = 0; i < nnodes; i++) {
 				if (nodes[i].id != events[next_ev].id)
 					continue;
@@ -833,33 +1021,71 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 					failed_tier = (uint8_t)nodes[i].tier;
 				}
 			}
-			next_ev++;
 		}
-		if (!more)
+		if (!nb)
 			break;
-		if (cur_linktype(&rd) != lt) {
-			struct pfse_parser_params pp;
-
+		for (unsigned i = 0; i < nb; i++)
+			pk[i] = &pkts[i];
+		if (bu->lt != lt) { /* a parser per link type, as the frames come */
 			pfse_parser_destroy(ps);
-			ps = NULL;
-			lt = cur_linktype(&rd);
-			pfse_parser_params_init(&pp);
-			pp.linktype = (uint32_t)lt;
-			pp.flags = PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH | PFSE_PARSE_F_FIXED_SEED;
-			pp.seed = 42;
-			if (pfse_parser_create(&pp, &ps) < 0)
-				ps = NULL;
+			lt = bu->lt;
+			ps = new_parser(lt);
 		}
-		memcpy(bufs[nb], data, h->caplen < SNAP ? h->caplen : SNAP);
-		memset(&pkts[nb], 0, sizeof(pkts[nb]));
-		pkts[nb].data = bufs[nb];
-		pkts[nb].caplen = h->caplen < SNAP ? h->caplen : SNAP;
-		pkts[nb].wirelen = h->len;
-		pkts[nb].ts = ts;
-		pkts[nb].status = PFSE_PARSE_ERR_L2_UNSUPPORTED; /* until parsed */
-		lens[nb] = h->len;
-		nb++;
+		if (ps)
+			pfse_parse_burst(ps, pk, nb, NULL);
+		for (unsigned i = 0; i < nb; i++)
+			fb[i] = pkts[i].status == PFSE_PARSE_OK ? find_flow(&pkts[i], 0) : NULL;
+		if (e) {
+			pfse_engine_classify(e, pk, nb, dec);
+		} else {
+			for (unsigned i = 0; i < nb; i++)
+				oracle(cl, &pkts[i], fb[i], &dec[i], tier_index, node_down,
+				       hp_cfg, std_cfg);
+		}
+		for (unsigned i = 0; i < nb; i++) {
+			int on = dec[i].action == PFSE_ACT_FORWARD;
+			uint32_t tc = on ? cfg_of_tier[dec[i].tier] : 0xff;
+			struct flow *f = fb[i];
+
+			if (f && e && dec[i].flow != PFSE_FLOW_NONE)
+				f->engine_flow = dec[i].flow;
+			account(ru, f, on, dec[i].node, tc, pkts[i].wirelen, pkts[i].ts,
+				node_down, hp_cfg);
+			if (fail_seen && f && f->node_at_fail != UINT32_MAX && on &&
+			    tc == f->tier_at_fail && tc == failed_tier) {
+				f->active_after_fail = 1;
+				if (dec[i].node != f->node_at_fail)
+					f->moved_after_fail = 1;
+			}
+		}
+		/* time-driven work once per millisecond of the capture's time */
+		if (e && pkts[nb - 1].ts >= last_adv + 1000000) {
+			pfse_engine_advance(e, pkts[nb - 1].ts, 0);
+			last_adv = pkts[nb - 1].ts;
+		}
+		/* the largest flows' forecasts, once a second (predictive run) */
+		if (e && policy == P_PREDICTIVE) {
+			uint64_t sec = (pkts[nb - 1].ts - t_start) / 1000000000ull;
+
+			if (sec != last_plot_sec && sec < nsec) {
+				for (unsigned k = 0; k < ntop; k++) {
+					struct pfse_engine_flow_info fi;
+					struct flow *f = &flows[top[k]];
+
+					fi.size = sizeof(fi);
+					if (f->engine_flow != PFSE_FLOW_NONE &&
+					    pfse_engine_flow_info(e, f->engine_flow, &fi) == 0)
+						ru->pred[k][sec] = fi.bw;
+				}
+				last_plot_sec = sec;
+			}
+		}
+		done += nb;
+		if (bar)
+			progress(done, policy);
+		feed_done(&fd);
 	}
+	feed_close(&fd);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ru->secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	/* scores */
@@ -891,12 +1117,13 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 		f->hp_first_by[policy] = f->hp_first;
 		if (flows_out) {
 			char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-			int af = f->key.family == PFSE_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+			const struct pfse_flow_key *key = &f->key;
+			int af = key->family == PFSE_FAMILY_IPV6 ? AF_INET6 : AF_INET;
 
-			inet_ntop(af, f->key.src, s, sizeof(s));
-			inet_ntop(af, f->key.dst, d, sizeof(d));
+			inet_ntop(af, key->src, s, sizeof(s));
+			inet_ntop(af, key->dst, d, sizeof(d));
 			fprintf(flows_out, "%u,%s,%u,%s,%u,%llu,%llu,%llu,%llu,%llu,%s\n",
-				f->key.proto, s, ntohs(f->key.sport), d, ntohs(f->key.dport),
+				key->proto, s, ntohs(key->sport), d, ntohs(key->dport),
 				(unsigned long long)f->packets, (unsigned long long)f->bytes,
 				(unsigned long long)f->first_ts, (unsigned long long)f->last_ts,
 				(unsigned long long)f->hp_first,
@@ -1333,8 +1560,8 @@ usage(FILE *f)
 		   "                   [--cluster FILE] [--snapshot FILE] [--fail NODE@S]...\n"
 		   "                   [--overload NODE@S]... [--elephant-bytes N] [--bw-mbps X]\n"
 		   "                   [--dwell-ms MS] [--upper] [--p-elephant P]\n"
-		   "                   [--backend NAME] [--json FILE] [--flows-out FILE]\n"
-		   "                   [--plot FILE.svg]\n"
+		   "                   [--backend NAME] [--threads 1|2] [--json FILE]\n"
+		   "                   [--flows-out FILE] [--plot FILE.svg]\n"
 		   "                   CAPTURE...\n");
 }
 
@@ -1353,6 +1580,7 @@ main(int argc, char **argv)
 		{ "upper", no_argument, NULL, 'u' },
 		{ "p-elephant", required_argument, NULL, 'E' },
 		{ "backend", required_argument, NULL, 'B' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "flows-out", required_argument, NULL, 'f' },
 		{ "plot", required_argument, NULL, 'P' },
@@ -1413,6 +1641,13 @@ main(int argc, char **argv)
 		case 'u':
 			upper = 1;
 			break;
+		case 'T':
+			if (strcmp(optarg, "1") && strcmp(optarg, "2")) {
+				usage(stderr);
+				return 2;
+			}
+			threads = atoi(optarg);
+			break;
 		case 'B':
 			if (!pfse_predictor_backend(optarg)) {
 				fprintf(stderr, "pfse-replay: %s: no such backend\n", optarg);
@@ -1471,11 +1706,8 @@ main(int argc, char **argv)
 		pcap_close(pc);
 	}
 	qsort(events, nevents, sizeof(events[0]), ev_cmp);
-	fmap_mask = (1u << 22) - 1;
-	fmap = malloc((fmap_mask + 1) * sizeof(*fmap));
-	if (!fmap)
+	if (fmap_grow() < 0)
 		return 1;
-	memset(fmap, 0xff, (fmap_mask + 1) * sizeof(*fmap));
 	first_pass();
 	if (frames == 0) {
 		fprintf(stderr, "pfse-replay: no frames\n");
