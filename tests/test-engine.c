@@ -774,55 +774,116 @@ START_TEST(affinity_and_health)
 }
 END_TEST
 
-START_TEST(predictive_overload_moves_flows)
+/* 60 flows of 100 kB/s on the high-performance tier's nodes (of node_cap each); then 10
+ * of them grow tenfold (15 MB/s in all). Returns the world (stats in *st; loads[k] = node
+ * k's forecast load at the end; moves[k] = the overload moves off node k). */
+static struct world
+grow_ten(uint64_t node_cap, struct pfse_engine_stats *st, double loads[4], unsigned moves[4])
 {
-	/* 4 nodes of 5 MB/s; 60 flows of 100 kB/s on them; then 10 of them grow tenfold
-	 * (15 MB/s in all): the nodes they are on are forecast to overload, and advance()
-	 * moves flows off them, least valuable first, until no node is forecast over. */
 	struct world_opts o = { .elephant_bytes = 100000, .classify = by_port, .hp_nodes = 4,
-				.node_cap = 5000000, .bw_enter = 50000 };
+				.node_cap = node_cap, .bw_enter = 50000 };
 	struct world w = mkworld(&o);
 	uint32_t nodes[60];
 	uintptr_t id = 0;
 	uint64_t t = SEC;
-	struct pfse_engine_stats st;
-	int over = 0;
 
 	make_elephant_class(&w, &t, &id);
 	start_hp_flows(&w, 60, t, nodes, &id);
+	for (unsigned k = 0; k < 4; k++)
+		moves[k] = 0;
 	for (unsigned k = 1; k <= 30; k++) {
 		for (unsigned i = 0; i < 60; i++) {
 			uint32_t len = (k > 10 && i < 10) ? 100000 : 10000;
 			struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, len,
 						  t + k * 100 * MS + i * 1000, ++id);
+			struct pfse_decision d = one(&w, &p);
 
-			one(&w, &p);
+			if (d.node != nodes[i] && finfo(&w, &p).directive.reason ==
+							  PFSE_REASON_OVERLOAD) {
+				for (unsigned n = 0; n < 4; n++)
+					moves[n] += w.hp_nodes[n] == nodes[i];
+				nodes[i] = d.node;
+			}
 		}
 		pfse_engine_advance(w.e, t + k * 100 * MS + 99 * MS, 0);
 	}
-	st.size = sizeof(st);
-	ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
+	st->size = sizeof(*st);
+	ck_assert_int_eq(pfse_engine_stats(w.e, st), 0);
+	for (unsigned k = 0; k < 4; k++) {
+		struct pfse_node_info ni;
+
+		ni.size = sizeof(ni);
+		ck_assert_int_eq(pfse_cluster_node_info(w.cl, w.hp_nodes[k], &ni), 0);
+		loads[k] = (double)ni.predicted;
+	}
+	return w;
+}
+
+static void
+check_shed(const double loads[4], const unsigned moves[4], double cap)
+{
+	for (unsigned k = 0; k < 4; k++) {
+		ck_assert_double_le(loads[k], cap + 1000);
+		if (moves[k])
+			ck_assert_double_ge(loads[k], cap - 100000 - 1000);
+	}
+}
+
+START_TEST(predictive_overload_moves_flows)
+{
+	/* 4 nodes of 5 MB/s: the nodes the growers are on are forecast to overload, and
+	 * advance() moves flows off them, least valuable first, until no node is forecast
+	 * over, each to a node with room for it */
+	struct pfse_engine_stats st;
+	double loads[4];
+	unsigned moves[4];
+	struct world w = grow_ten(5000000, &st, loads, moves);
+
 	ck_assert_uint_gt(st.reroute_overload, 0);
 	/* the small flows moved first (least valuable), the growers stayed */
 	{
 		unsigned moved_small = 0;
 
 		for (unsigned i = 10; i < 60; i++) {
-			struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 1, t, 0);
+			struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 1, 1, 0);
 
 			moved_small += finfo(&w, &p).directive.reason == PFSE_REASON_OVERLOAD;
 		}
 		ck_assert_uint_eq(moved_small, st.reroute_overload);
 	}
-	/* after the moves, no node is forecast above its capacity, give or take one flow */
-	for (unsigned k = 0; k < 4; k++) {
-		struct pfse_node_info ni;
+	/* after the moves, no node is forecast above its capacity (the flows' forecasts are
+	 * 100 kB/s give or take a few bytes); a node moved flows off until its excess was
+	 * gone, not more: it ends within one small flow of its capacity */
+	check_shed(loads, moves, 5000000);
+	freeworld(&w);
+}
+END_TEST
 
-		ni.size = sizeof(ni);
-		ck_assert_int_eq(pfse_cluster_node_info(w.cl, w.hp_nodes[k], &ni), 0);
-		over += ni.predicted > 5000000 + 1000000;
-	}
-	ck_assert_int_eq(over, 0);
+START_TEST(overload_moves_go_where_there_is_room)
+{
+	/* 4 nodes of 4 MB/s for 15 MB/s: the node with the growers sheds 2.5 MB/s, which
+	 * fits on the others only if each move counts the moves before it */
+	struct pfse_engine_stats st;
+	double loads[4];
+	unsigned moves[4];
+	struct world w = grow_ten(4000000, &st, loads, moves);
+
+	ck_assert_uint_gt(st.reroute_overload, 0);
+	check_shed(loads, moves, 4000000);
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(no_moves_within_an_overloaded_tier)
+{
+	/* 4 nodes of 3 MB/s for 15 MB/s: moving flows between them would only move the
+	 * overload */
+	struct pfse_engine_stats st;
+	double loads[4];
+	unsigned moves[4];
+	struct world w = grow_ten(3000000, &st, loads, moves);
+
+	ck_assert_uint_eq(st.reroute_overload, 0);
 	freeworld(&w);
 }
 END_TEST
@@ -862,6 +923,60 @@ START_TEST(tier_budget_keeps_the_valuable)
 	st.size = sizeof(st);
 	ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
 	ck_assert_uint_eq(st.budget_demotions, 40 - in_hp);
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(budget_demotes_only_the_excess)
+{
+	/* high-performance tier of 10 MB/s (9 usable): 8 flows at 1.1 MB/s, which then send
+	 * 1.3 MB/s each (10.4 in all; every flow in the same value bin all along): the tier
+	 * demotes flows until it is back under budget, two of them, not the whole bin */
+	struct world_opts o = { .elephant_bytes = 100000, .classify = by_port,
+				.hp_cap = 10000000, .bw_enter = 50000 };
+	struct world w = mkworld(&o);
+	uintptr_t id = 0;
+	uint64_t t = SEC;
+	unsigned in_hp = 0;
+	double load = 0;
+
+	make_elephant_class(&w, &t, &id);
+	for (unsigned i = 0; i < 8; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 10000, t, ++id);
+
+		ck_assert_uint_eq(one(&w, &p).action, PFSE_ACT_FORWARD);
+	}
+	for (unsigned k = 1; k <= 40; k++) {
+		for (unsigned i = 0; i < 8; i++)
+			for (unsigned j = 0; j < (k <= 20 ? 11u : 13u); j++) {
+				struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 10000,
+							  t + k * 100 * MS + j * MS + i, ++id);
+
+				one(&w, &p);
+			}
+		pfse_engine_advance(w.e, t + k * 100 * MS + 99 * MS, 0);
+		/* all eight fit at 1.1 MB/s; at 1.3, six stay at every moment */
+		in_hp = 0;
+		for (unsigned i = 0; i < 8; i++) {
+			struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 1, t, 0);
+
+			in_hp += finfo(&w, &p).directive.tier == w.hp;
+		}
+		ck_assert_uint_ge(in_hp, k <= 20 ? 8 : 6);
+	}
+	in_hp = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 1, t, 0);
+		struct pfse_engine_flow_info fi = finfo(&w, &p);
+
+		ck_assert_double_eq_tol(fi.bw, 1.3e6, 1e4);
+		if (fi.directive.tier == w.hp) {
+			in_hp++;
+			load += fi.bw;
+		}
+	}
+	ck_assert_uint_eq(in_hp, 6);
+	ck_assert_double_le(load, 9000000);
 	freeworld(&w);
 }
 END_TEST
@@ -1058,7 +1173,10 @@ engine_suite(void)
 	tcase_add_test(tc, first_evidence_moves_at_once);
 	tcase_add_test(tc, affinity_and_health);
 	tcase_add_test(tc, predictive_overload_moves_flows);
+	tcase_add_test(tc, overload_moves_go_where_there_is_room);
+	tcase_add_test(tc, no_moves_within_an_overloaded_tier);
 	tcase_add_test(tc, tier_budget_keeps_the_valuable);
+	tcase_add_test(tc, budget_demotes_only_the_excess);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("api");
 	tcase_set_timeout(tc, 60);
