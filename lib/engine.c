@@ -950,13 +950,17 @@ static uint32_t
 select_node(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, uint32_t tier,
 	    uint32_t old)
 {
-	uint32_t n = pick_node(e, tier, cluster_hash(e, &p->key), NONE32, 0, 0);
-	struct eflow *h;
+	struct eflow *h = hdr(e, f);
+	uint64_t hash = cluster_hash(e, &p->key);
+	uint32_t n = PFSE_CL_NODE_NONE;
 
+	if (old != PFSE_NODE_ANY) /* displaced (its node went down): where there is room */
+		n = pick_node(e, tier, hash, NONE32, 1, (double)h->acct_bw);
+	if (n == PFSE_CL_NODE_NONE)
+		n = pick_node(e, tier, hash, NONE32, 0, 0);
 	if (n == PFSE_CL_NODE_NONE)
 		return n;
 	pfse_ft_set_node(e->t, f, (uint16_t)n);
-	h = hdr(e, f);
 	acct_node_del(e, h);
 	acct_node_add(e, h, n);
 	if (old != PFSE_NODE_ANY)

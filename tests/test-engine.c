@@ -874,6 +874,75 @@ START_TEST(overload_moves_go_where_there_is_room)
 }
 END_TEST
 
+START_TEST(displaced_flows_go_where_there_is_room)
+{
+	/* 3 nodes of 3 MB/s, 30 flows of 100 kB/s; node B is then filled with pinned flows
+	 * to within one flow of its capacity, and node A fails: its flows go to C, the node
+	 * with room, on their next packet, not where the Maglev table alone would put half
+	 * of them (B) */
+	struct world_opts o = { .elephant_bytes = 100000, .classify = by_port, .hp_nodes = 3,
+				.node_cap = 3000000, .bw_enter = 50000 };
+	struct world w = mkworld(&o);
+	uint32_t nodes[60], a = 0, b = 0, c = 0;
+	uintptr_t id = 0;
+	uint64_t t = SEC;
+	unsigned on_a = 0, k, extra = 30;
+	struct pfse_node_info ni;
+
+	make_elephant_class(&w, &t, &id);
+	start_hp_flows(&w, 60, t, nodes, &id);
+	for (k = 1; k <= 10; k++) {
+		for (unsigned i = 0; i < 60; i++) {
+			struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 10000,
+						  t + k * 100 * MS + i * 1000, ++id);
+
+			nodes[i] = one(&w, &p).node;
+		}
+		pfse_engine_advance(w.e, t + k * 100 * MS + 99 * MS, 0);
+	}
+	/* A: the node with most of the first 30 flows; B, C: the others */
+	{
+		unsigned cnt[3] = { 0 };
+
+		for (unsigned i = 0; i < 30; i++)
+			for (unsigned n = 0; n < 3; n++)
+				cnt[n] += nodes[i] == w.hp_nodes[n];
+		a = cnt[0] >= cnt[1] && cnt[0] >= cnt[2] ? 0 : (cnt[1] >= cnt[2] ? 1 : 2);
+		b = (a + 1) % 3;
+		c = (a + 2) % 3;
+		on_a = cnt[a];
+	}
+	ck_assert_uint_ge(on_a, 5);
+	/* flows 30..59 not on B pinned to it until it has room for less than one flow */
+	ni.size = sizeof(ni);
+	ck_assert_int_eq(pfse_cluster_node_info(w.cl, w.hp_nodes[b], &ni), 0);
+	for (unsigned i = 30; i < 60 && ni.predicted + 100000 <= 3000000; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 1, t, 0);
+
+		if (nodes[i] == w.hp_nodes[b])
+			continue;
+		ck_assert_int_eq(pfse_engine_pin(w.e, flow_of(&w, &p), w.hp_nodes[b]), 0);
+		extra = i;
+		pfse_engine_advance(w.e, t + k * 100 * MS, 0); /* publishes the loads */
+		ck_assert_int_eq(pfse_cluster_node_info(w.cl, w.hp_nodes[b], &ni), 0);
+	}
+	ck_assert_uint_lt(extra, 59);
+	ck_assert_uint_gt(ni.predicted + 100000, 3000000);
+	ck_assert_int_eq(pfse_cluster_set_node_health(w.cl, w.hp_nodes[a], PFSE_NODE_DOWN, 0), 0);
+	for (unsigned i = 0; i < 30; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 10000,
+					  t + k * 100 * MS + i * 1000, ++id);
+		struct pfse_decision d = one(&w, &p);
+
+		if (nodes[i] == w.hp_nodes[a])
+			ck_assert_uint_eq(d.node, w.hp_nodes[c]);
+		else
+			ck_assert_uint_eq(d.node, nodes[i]);
+	}
+	freeworld(&w);
+}
+END_TEST
+
 START_TEST(no_moves_within_an_overloaded_tier)
 {
 	/* 4 nodes of 3 MB/s for 15 MB/s: moving flows between them would only move the
@@ -1175,6 +1244,7 @@ engine_suite(void)
 	tcase_add_test(tc, predictive_overload_moves_flows);
 	tcase_add_test(tc, overload_moves_go_where_there_is_room);
 	tcase_add_test(tc, no_moves_within_an_overloaded_tier);
+	tcase_add_test(tc, displaced_flows_go_where_there_is_room);
 	tcase_add_test(tc, tier_budget_keeps_the_valuable);
 	tcase_add_test(tc, budget_demotes_only_the_excess);
 	suite_add_tcase(s, tc);

@@ -14,8 +14,10 @@
  * elephant class's flow is shunted on its first packet. A flow's node is chosen in its
  * tier by the cluster's Maglev table on its first packet there and kept (affinity) while
  * the node is UP or DRAINING; a packet never goes to a node that was DOWN when its burst
- * began: its flow moves at once (reroute, cause health). A flow the table could not take
- * gets a stateless decision: the standard tier by consistent hashing, or the local path.
+ * began: its flow moves at once (reroute, cause health), to a node of the tier with room
+ * for its forecast (see overload below), or the Maglev table's if none has. A flow the
+ * table could not take gets a stateless decision: the standard tier by consistent
+ * hashing, or the local path.
  *
  * When a flow's interval closes (its first packet after the boundary), the closed
  * sample and the silent intervals since (at most 64 of them) go to its backend; the
@@ -47,9 +49,13 @@
  * (history and selector learn from them); flows that went quiet get their silent
  * intervals observed and are re-decided; nodes whose forecast load (the sum of the
  * forecasts of the flows on them, over all engines) exceeds capacity x overload_util
- * shed their least valuable flows to other nodes of the tier, at most `flip_budget` moves
- * per call; tiers over budget demote their least valuable flows; backends are refitted
- * from the series of recently ended flows every `refit_ns`.
+ * shed their least valuable flows to other nodes of the tier until their share of the
+ * excess has left, each flow to a node that stays within capacity x overload_util with
+ * it (counting the moves before it), at most `flip_budget` moves per call; no flow moves
+ * within a tier whose live nodes are over that as a whole (moves would only move the
+ * overload); tiers over budget demote their least valuable flows until back under it
+ * (and those of no forecast load below the cut, whatever the excess); backends are
+ * refitted from the series of recently ended flows every `refit_ns`.
  *
  * pfse_engine_process() does what the pseudocode of the concept does with each packet:
  * a flow shunted to a tier with nodes goes to `forward(pkt, node)`; any other goes to
