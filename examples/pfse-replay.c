@@ -52,6 +52,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -185,6 +186,10 @@ next_frame(struct reader *r, struct pcap_pkthdr **h, const u_char **data, uint64
 				fprintf(stderr, "pfse-replay: %s\n", errbuf);
 				exit(1);
 			}
+			/* one thread reads the file: no lock around each of libpcap's freads
+			 * (with a second thread in the process, glibc takes it every time) */
+			if (pcap_file(r->pc))
+				__fsetlocking(pcap_file(r->pc), FSETLOCKING_BYCALLER);
 			r->started = 0;
 		}
 		if (pcap_next_ex(r->pc, h, data) == 1) {
@@ -427,11 +432,17 @@ floor_pass(uint64_t *n)
 #define ARENA (BURST * SNAP) /* a burst's bytes (only what its frames use is touched) */
 #define SPINS 4096       /* polls of the ring before a side sleeps */
 
+/* The reader writes only these and the frames' bytes, the main thread only reads them
+ * (it parses into packets of its own): a cache line written on both sides would have to
+ * travel back before the reader could use it again. */
 struct burst {
 	unsigned n;       /* frames; 0 = the end of the captures */
 	unsigned ev_upto; /* health events (events[] index) due before these frames */
 	int lt;           /* their link type */
-	struct pfse_pkt pkts[BURST];
+	struct frame {
+		uint64_t ts;
+		uint32_t off, caplen, wirelen; /* off: in arena */
+	} fr[BURST];
 	uint8_t arena[ARENA];
 };
 
@@ -461,7 +472,7 @@ fill(struct feed *fd, struct burst *b)
 
 	b->n = 0;
 	for (;;) {
-		struct pfse_pkt *p = &b->pkts[b->n];
+		struct frame *fr = &b->fr[b->n];
 		uint32_t cl;
 
 		if (!fd->have) {
@@ -484,12 +495,10 @@ fill(struct feed *fd, struct burst *b)
 			break; /* not the first frame: ARENA holds SNAP */
 		b->lt = cur_linktype(&fd->rd);
 		memcpy(b->arena + used, fd->data, cl);
-		memset(p, 0, sizeof(*p));
-		p->data = b->arena + used;
-		p->caplen = cl;
-		p->wirelen = fd->h->len;
-		p->ts = fd->ts;
-		p->status = PFSE_PARSE_ERR_L2_UNSUPPORTED; /* until parsed */
+		fr->ts = fd->ts;
+		fr->off = (uint32_t)used;
+		fr->caplen = cl;
+		fr->wirelen = fd->h->len;
 		used += cl;
 		fd->have = 0;
 		if (++b->n == BURST)
@@ -948,7 +957,7 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 	struct pfse_model_params mps[4];
 	struct feed fd;
 	struct pfse_parser *ps = NULL;
-	struct pfse_pkt *pk[BURST];
+	struct pfse_pkt pkts[BURST], *pk[BURST];
 	struct pfse_decision dec[BURST];
 	struct flow *fb[BURST];
 	unsigned next_ev = 0;
@@ -999,7 +1008,6 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 	}
 	for (;;) {
 		struct burst *bu = feed_next(&fd);
-		struct pfse_pkt *pkts = bu->pkts;
 		unsigned nb = bu->n;
 
 		/* health events at their time */
@@ -1024,8 +1032,15 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 		}
 		if (!nb)
 			break;
-		for (unsigned i = 0; i < nb; i++)
+		for (unsigned i = 0; i < nb; i++) {
+			memset(&pkts[i], 0, offsetof(struct pfse_pkt, key)); /* the input fields */
+			pkts[i].data = bu->arena + bu->fr[i].off;
+			pkts[i].caplen = bu->fr[i].caplen;
+			pkts[i].wirelen = bu->fr[i].wirelen;
+			pkts[i].ts = bu->fr[i].ts;
+			pkts[i].status = PFSE_PARSE_ERR_L2_UNSUPPORTED; /* until parsed */
 			pk[i] = &pkts[i];
+		}
 		if (bu->lt != lt) { /* a parser per link type, as the frames come */
 			pfse_parser_destroy(ps);
 			lt = bu->lt;
