@@ -52,7 +52,12 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdio_ext.h>
+#if defined(__has_include)
+#if __has_include(<stdio_ext.h>)
+#include <stdio_ext.h> /* __fsetlocking (glibc, musl) */
+#define HAVE_FSETLOCKING 1
+#endif
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -188,8 +193,10 @@ next_frame(struct reader *r, struct pcap_pkthdr **h, const u_char **data, uint64
 			}
 			/* one thread reads the file: no lock around each of libpcap's freads
 			 * (with a second thread in the process, glibc takes it every time) */
+#ifdef HAVE_FSETLOCKING
 			if (pcap_file(r->pc))
 				__fsetlocking(pcap_file(r->pc), FSETLOCKING_BYCALLER);
+#endif
 			r->started = 0;
 		}
 		if (pcap_next_ex(r->pc, h, data) == 1) {
