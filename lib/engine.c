@@ -111,6 +111,7 @@ struct pfse_engine {
 	int use_crit;          /* the policy has criticality thresholds */
 	int use_prior;         /* the policy has rule 3 (P(elephant)) */
 	double p_enter;        /* its p_elephant_enter */
+	uint64_t hold_ns;      /* its dwell: how long a node is forecast over before it sheds */
 	uint8_t *shunt_oct;    /* per class slot (65536): the octave of bytes from which a
 				  flow's P(elephant) reaches p_enter (64: none, or not known) */
 	uint64_t refit_ns, next_refit, next_z, now;
@@ -122,6 +123,7 @@ struct pfse_engine {
 	int64_t *node_hist;    /* max_nodes x VBINS */
 	uint8_t *node_cut;     /* overloaded nodes: flows below this bin leave (0: none) */
 	double *node_excess;   /* ... until this much of their forecast load has left */
+	uint64_t *node_over;   /* since when a node is forecast over (0: it is not) */
 	double tier_excess[PFSE_CLUSTER_TIERS_MAX]; /* the same for tiers over budget */
 	struct nstat {
 		uint64_t pkts, bytes;
@@ -685,6 +687,7 @@ pfse_engine_destroy(struct pfse_engine *e)
 	pfse_free(&a, e->node_hist);
 	pfse_free(&a, e->node_cut);
 	pfse_free(&a, e->node_excess);
+	pfse_free(&a, e->node_over);
 	pfse_free(&a, e->shunt_oct);
 	pfse_free(&a, e->node_st);
 	pfse_free(&a, e->pool);
@@ -770,6 +773,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	e->use_crit = pfse_policy_uses_crit(prm.policy);
 	e->use_prior = pfse_policy_uses_prior(prm.policy);
 	e->p_enter = pfse_policy_p_elephant_enter(prm.policy);
+	e->hold_ns = pfse_policy_dwell_ns(prm.policy);
 	pfse_policy_tiers(prm.policy, &e->tier_std, &e->tier_hp, &e->tier_dpi);
 	e->reader = pfse_cluster_readers(prm.cluster);
 	e->epoch = pfse_cluster_epoch(prm.cluster);
@@ -873,6 +877,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	e->node_hist = pfse_zalloc(&e->alloc, (size_t)e->max_nodes * VBINS * sizeof(int64_t), 64);
 	e->node_cut = pfse_zalloc(&e->alloc, e->max_nodes, 64);
 	e->node_excess = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(double), 64);
+	e->node_over = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(uint64_t), 64);
 	e->node_st = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(e->node_st[0]), 64);
 	e->shunt_oct = pfse_zalloc(&e->alloc, 65536, 64);
 	if (!e->shunt_oct)
@@ -887,7 +892,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 			goto fail;
 	}
 	if (!e->node_load || !e->node_delta || !e->node_hist || !e->node_cut || !e->node_excess ||
-	    !e->node_st)
+	    !e->node_over || !e->node_st)
 		goto fail;
 	r = pfse_cluster_reader_add(e->cl, &e->reader_idx);
 	if (r < 0)
@@ -1285,8 +1290,10 @@ mark_overloads(struct pfse_engine *e)
 	const struct pfse_cl_view *v = e->view;
 	double tload[PFSE_CLUSTER_TIERS_MAX] = { 0 }, tcap[PFSE_CLUSTER_TIERS_MAX] = { 0 };
 
-	/* a tier over the capacity of its live nodes as a whole: moving flows between its
-	 * nodes would only move the overload (and disrupt the flows moved) */
+	/* A node sheds once it has been forecast over for the policy's dwell time (a short
+	 * overload, flows about to end, passes by itself; a move breaks a flow's affinity),
+	 * and not within a tier over the capacity of its live nodes as a whole: moving flows
+	 * between its nodes would only move the overload. */
 	for (uint32_t n = 0; n < v->nnodes; n++) {
 		uint32_t t = v->nodes[n].tier;
 
@@ -1306,8 +1313,14 @@ mark_overloads(struct pfse_engine *e)
 
 		e->node_cut[n] = 0;
 		e->node_excess[n] = 0;
-		if (cap <= 0 || global <= cap || local <= 0 ||
-		    (t < PFSE_CLUSTER_TIERS_MAX && tload[t] > tcap[t]))
+		if (cap <= 0 || global <= cap) {
+			e->node_over[n] = 0;
+			continue;
+		}
+		if (!e->node_over[n])
+			e->node_over[n] = e->now ? e->now : 1;
+		if (local <= 0 || (t < PFSE_CLUSTER_TIERS_MAX && tload[t] > tcap[t]) ||
+		    e->now - e->node_over[n] < e->hold_ns)
 			continue;
 		excess = (global - cap) * (local / global);
 		while (cut < VBINS && acc < excess)

@@ -65,6 +65,10 @@ pfse_policy_uses_prior(const struct pfse_policy *pol);
 double
 pfse_policy_p_elephant_enter(const struct pfse_policy *pol);
 
+/* Its dwell time, ns (after defaults). */
+uint64_t
+pfse_policy_dwell_ns(const struct pfse_policy *pol);
+
 /* The checks of pfse_history_load() that need no history (format, lengths, checksum,
  * every class): 0 or its error codes. */
 int

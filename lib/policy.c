@@ -248,6 +248,12 @@ pfse_policy_p_elephant_enter(const struct pfse_policy *pol)
 	return pol->p.p_elephant_enter;
 }
 
+uint64_t
+pfse_policy_dwell_ns(const struct pfse_policy *pol)
+{
+	return pol->p.dwell_ns;
+}
+
 int
 pfse_policy_uses_prior(const struct pfse_policy *pol)
 {

@@ -778,7 +778,8 @@ END_TEST
  * of them grow tenfold (15 MB/s in all). Returns the world (stats in *st; loads[k] = node
  * k's forecast load at the end; moves[k] = the overload moves off node k). */
 static struct world
-grow_ten(uint64_t node_cap, struct pfse_engine_stats *st, double loads[4], unsigned moves[4])
+grow_ten(uint64_t node_cap, unsigned until, struct pfse_engine_stats *st, double loads[4],
+	 unsigned moves[4])
 {
 	struct world_opts o = { .elephant_bytes = 100000, .classify = by_port, .hp_nodes = 4,
 				.node_cap = node_cap, .bw_enter = 50000 };
@@ -793,7 +794,7 @@ grow_ten(uint64_t node_cap, struct pfse_engine_stats *st, double loads[4], unsig
 		moves[k] = 0;
 	for (unsigned k = 1; k <= 30; k++) {
 		for (unsigned i = 0; i < 60; i++) {
-			uint32_t len = (k > 10 && i < 10) ? 100000 : 10000;
+			uint32_t len = (k > 10 && k <= until && i < 10) ? 100000 : 10000;
 			struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, len,
 						  t + k * 100 * MS + i * 1000, ++id);
 			struct pfse_decision d = one(&w, &p);
@@ -837,7 +838,7 @@ START_TEST(predictive_overload_moves_flows)
 	struct pfse_engine_stats st;
 	double loads[4];
 	unsigned moves[4];
-	struct world w = grow_ten(5000000, &st, loads, moves);
+	struct world w = grow_ten(5000000, 30, &st, loads, moves);
 
 	ck_assert_uint_gt(st.reroute_overload, 0);
 	/* the small flows moved first (least valuable), the growers stayed */
@@ -866,7 +867,7 @@ START_TEST(overload_moves_go_where_there_is_room)
 	struct pfse_engine_stats st;
 	double loads[4];
 	unsigned moves[4];
-	struct world w = grow_ten(4000000, &st, loads, moves);
+	struct world w = grow_ten(4000000, 30, &st, loads, moves);
 
 	ck_assert_uint_gt(st.reroute_overload, 0);
 	check_shed(loads, moves, 4000000);
@@ -943,6 +944,20 @@ START_TEST(displaced_flows_go_where_there_is_room)
 }
 END_TEST
 
+START_TEST(a_short_overload_moves_nothing)
+{
+	/* as above, but the ten grow for 0.3 s only: the node is forecast over for less than
+	 * the policy's dwell time (1 s), and no flow moves */
+	struct pfse_engine_stats st;
+	double loads[4];
+	unsigned moves[4];
+	struct world w = grow_ten(5000000, 13, &st, loads, moves);
+
+	ck_assert_uint_eq(st.reroute_overload, 0);
+	freeworld(&w);
+}
+END_TEST
+
 START_TEST(no_moves_within_an_overloaded_tier)
 {
 	/* 4 nodes of 3 MB/s for 15 MB/s: moving flows between them would only move the
@@ -950,7 +965,7 @@ START_TEST(no_moves_within_an_overloaded_tier)
 	struct pfse_engine_stats st;
 	double loads[4];
 	unsigned moves[4];
-	struct world w = grow_ten(3000000, &st, loads, moves);
+	struct world w = grow_ten(3000000, 30, &st, loads, moves);
 
 	ck_assert_uint_eq(st.reroute_overload, 0);
 	freeworld(&w);
@@ -1244,6 +1259,7 @@ engine_suite(void)
 	tcase_add_test(tc, predictive_overload_moves_flows);
 	tcase_add_test(tc, overload_moves_go_where_there_is_room);
 	tcase_add_test(tc, no_moves_within_an_overloaded_tier);
+	tcase_add_test(tc, a_short_overload_moves_nothing);
 	tcase_add_test(tc, displaced_flows_go_where_there_is_room);
 	tcase_add_test(tc, tier_budget_keeps_the_valuable);
 	tcase_add_test(tc, budget_demotes_only_the_excess);

@@ -48,10 +48,11 @@
  * pfse_engine_advance() does the time-driven work: flows idle past their timeout end
  * (history and selector learn from them); flows that went quiet get their silent
  * intervals observed and are re-decided; nodes whose forecast load (the sum of the
- * forecasts of the flows on them, over all engines) exceeds capacity x overload_util
- * shed their least valuable flows to other nodes of the tier until their share of the
- * excess has left, each flow to a node that stays within capacity x overload_util with
- * it (counting the moves before it), at most `flip_budget` moves per call; no flow moves
+ * forecasts of the flows on them, over all engines) has exceeded capacity x
+ * overload_util for the policy's dwell time shed their least valuable flows to other
+ * nodes of the tier until their share of the excess has left, each flow to a node that
+ * stays within capacity x overload_util with it (counting the moves before it), at most
+ * `flip_budget` moves per call (a shorter overload passes by itself); no flow moves
  * within a tier whose live nodes are over that as a whole (moves would only move the
  * overload); tiers over budget demote their least valuable flows until back under it
  * (and those of no forecast load below the cut, whatever the excess); backends are
