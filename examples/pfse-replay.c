@@ -446,6 +446,7 @@ struct burst {
 	unsigned n;       /* frames; 0 = the end of the captures */
 	unsigned ev_upto; /* health events (events[] index) due before these frames */
 	int lt;           /* their link type */
+	uint32_t used;    /* bytes of arena */
 	struct frame {
 		uint64_t ts;
 		uint32_t off, caplen, wirelen; /* off: in arena */
@@ -512,6 +513,7 @@ fill(struct feed *fd, struct burst *b)
 			break;
 	}
 	b->ev_upto = fd->next_ev;
+	b->used = (uint32_t)used;
 }
 
 static int
@@ -605,6 +607,23 @@ feed_next(struct feed *fd)
 	b = &fd->ring[atomic_load(&fd->tail) % RING];
 	fd->ended = !b->n;
 	return b;
+}
+
+/* Fetches the burst after the current one, if it is there, into this core's cache while
+ * the current one is processed: its bytes were written on the reader's core. */
+static void
+feed_prefetch_next(struct feed *fd)
+{
+	uint64_t t = atomic_load_explicit(&fd->tail, memory_order_relaxed);
+	const struct burst *b;
+
+	if (!fd->threaded || atomic_load_explicit(&fd->head, memory_order_acquire) <= t + 1)
+		return;
+	b = &fd->ring[(t + 1) % RING];
+	for (size_t a = 0; a < sizeof(b->fr) + 64; a += 64)
+		__builtin_prefetch((const uint8_t *)b->fr + a);
+	for (uint32_t a = 0; a < b->used && a < 8192; a += 64)
+		__builtin_prefetch(b->arena + a);
 }
 
 static void
@@ -1039,6 +1058,7 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 		}
 		if (!nb)
 			break;
+		feed_prefetch_next(&fd);
 		for (unsigned i = 0; i < nb; i++) {
 			memset(&pkts[i], 0, offsetof(struct pfse_pkt, key)); /* the input fields */
 			pkts[i].data = bu->arena + bu->fr[i].off;
