@@ -271,8 +271,14 @@ find_flow(const struct pfse_pkt *pkt, int create)
 	if (!create)
 		return NULL;
 	if ((size_t)nflows + 1 > (fmap_mask + 1) / 2) {
-		if (fmap_grow() < 0)
+		if (fmap_grow() < 0) {
+			static int said;
+
+			if (!said++)
+				fprintf(stderr, "pfse-replay: too many flows (%u): the others are "
+						"not scored\n", nflows);
 			return NULL;
+		}
 		for (i = (size_t)pkt->hash & fmap_mask; fmap[i] != UINT32_MAX;)
 			i = (i + 1) & fmap_mask;
 	}
@@ -456,7 +462,7 @@ struct burst {
 
 struct feed {
 	struct reader rd;
-	int have, eof, threaded, ended;
+	int have, eof, threaded;
 	unsigned next_ev;
 	struct pcap_pkthdr *h; /* a frame read but not yet in a burst (have) */
 	const u_char *data;
@@ -465,6 +471,7 @@ struct feed {
 	/* each side's counter on a cache line of its own, away from the reader's state */
 	_Alignas(64) _Atomic uint64_t head;     /* bursts filled */
 	_Alignas(64) _Atomic uint64_t tail;     /* bursts done with */
+	int ended;                              /* the main thread has seen the end */
 	_Alignas(64) _Atomic unsigned sleepers; /* threads asleep in feed_wait() */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;

@@ -123,7 +123,7 @@ struct pfse_engine {
 	int64_t *node_hist;    /* max_nodes x VBINS */
 	uint8_t *node_cut;     /* overloaded nodes: flows below this bin leave (0: none) */
 	double *node_excess;   /* ... until this much of their forecast load has left */
-	uint64_t *node_over;   /* since when a node is forecast over (0: it is not) */
+	uint64_t *node_over;   /* since when a node is forecast over, + 1 (0: it is not) */
 	double tier_excess[PFSE_CLUSTER_TIERS_MAX]; /* the same for tiers over budget */
 	struct nstat {
 		uint64_t pkts, bytes;
@@ -960,7 +960,7 @@ select_node(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, uint32_
 	uint32_t n = PFSE_CL_NODE_NONE;
 
 	if (old != PFSE_NODE_ANY) /* displaced (its node went down): where there is room */
-		n = pick_node(e, tier, hash, NONE32, 1, (double)h->acct_bw);
+		n = pick_node(e, tier, hash, NONE32, 1, h->bw > 0 ? (double)(int64_t)h->bw : 0);
 	if (n == PFSE_CL_NODE_NONE)
 		n = pick_node(e, tier, hash, NONE32, 0, 0);
 	if (n == PFSE_CL_NODE_NONE)
@@ -1288,27 +1288,15 @@ static void
 mark_overloads(struct pfse_engine *e)
 {
 	const struct pfse_cl_view *v = e->view;
-	double tload[PFSE_CLUSTER_TIERS_MAX] = { 0 }, tcap[PFSE_CLUSTER_TIERS_MAX] = { 0 };
 
 	/* A node sheds once it has been forecast over for the policy's dwell time (a short
-	 * overload, flows about to end, passes by itself; a move breaks a flow's affinity),
-	 * and not within a tier over the capacity of its live nodes as a whole: moving flows
-	 * between its nodes would only move the overload. */
-	for (uint32_t n = 0; n < v->nnodes; n++) {
-		uint32_t t = v->nodes[n].tier;
-
-		if (t >= PFSE_CLUSTER_TIERS_MAX || v->nodes[n].health == PFSE_NODE_DOWN)
-			continue;
-		tload[t] += (double)atomic_load_explicit(&e->predicted[n], memory_order_relaxed);
-		tcap[t] += v->nodes[n].capacity ? (double)v->nodes[n].capacity * e->overload_util
-						: INFINITY;
-	}
+	 * overload, flows about to end, passes by itself; a move breaks a flow's affinity).
+	 * node_over[] holds the time it went over + 1 (0: it is not over). */
 	for (uint32_t n = 0; n < v->nnodes; n++) {
 		double cap = (double)v->nodes[n].capacity * e->overload_util;
 		double global =
 			(double)atomic_load_explicit(&e->predicted[n], memory_order_relaxed);
 		double local = (double)e->node_load[n], excess, acc = 0;
-		uint32_t t = v->nodes[n].tier;
 		unsigned cut = 0;
 
 		e->node_cut[n] = 0;
@@ -1318,9 +1306,8 @@ mark_overloads(struct pfse_engine *e)
 			continue;
 		}
 		if (!e->node_over[n])
-			e->node_over[n] = e->now ? e->now : 1;
-		if (local <= 0 || (t < PFSE_CLUSTER_TIERS_MAX && tload[t] > tcap[t]) ||
-		    e->now - e->node_over[n] < e->hold_ns)
+			e->node_over[n] = e->now + 1;
+		if (local <= 0 || e->now + 1 - e->node_over[n] < e->hold_ns)
 			continue;
 		excess = (global - cap) * (local / global);
 		while (cut < VBINS && acc < excess)
@@ -1391,12 +1378,13 @@ visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
 	if (h->acct_node != NONE16 && e->node_cut[h->acct_node] > h->vbin &&
 	    e->node_excess[h->acct_node] > 0 && h->acct_bw > 0) {
 		uint32_t tier = info.directive.tier, old = h->acct_node, n;
+		double bw = h->bw > 0 ? (double)(int64_t)h->bw : 0; /* what the move adds */
 
-		n = pick_node(e, tier, cluster_hash(e, &info.key), old, 1, (double)h->acct_bw);
+		n = pick_node(e, tier, cluster_hash(e, &info.key), old, 1, bw);
 		if (n != PFSE_CL_NODE_NONE && n != old) {
 			struct pfse_directive d = info.directive;
 
-			e->node_excess[old] -= (double)h->acct_bw;
+			e->node_excess[old] -= (double)h->acct_bw; /* what leaves it */
 
 			d.node = (uint16_t)n;
 			d.reason = PFSE_REASON_OVERLOAD;
