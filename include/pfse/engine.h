@@ -52,9 +52,8 @@
  * overload_util for the policy's dwell time shed their least valuable flows to other
  * nodes of the tier until their share of the excess has left, each flow to a node that
  * stays within capacity x overload_util with it (counting the moves before it), at most
- * `flip_budget` moves per call (a shorter overload passes by itself); no flow moves
- * within a tier whose live nodes are over that as a whole (moves would only move the
- * overload); tiers over budget demote their least valuable flows until back under it
+ * `flip_budget` moves per call (a shorter overload passes by itself); tiers over
+ * budget demote their least valuable flows until back under it
  * (and those of no forecast load below the cut, whatever the excess); backends are
  * refitted from the series of recently ended flows every `refit_ns`.
  *
