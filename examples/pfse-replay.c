@@ -49,7 +49,6 @@
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #if defined(__has_include)
@@ -627,9 +626,9 @@ feed_prefetch_next(struct feed *fd)
 	if (!fd->threaded || atomic_load_explicit(&fd->head, memory_order_acquire) <= t + 1)
 		return;
 	b = &fd->ring[(t + 1) % RING];
-	for (size_t a = 0; a < sizeof(b->fr) + 64; a += 64)
-		__builtin_prefetch((const uint8_t *)b->fr + a);
-	for (uint32_t a = 0; a < b->used && a < 8192; a += 64)
+	for (size_t a = 0; a < offsetof(struct burst, arena); a += 64) /* counts, frames */
+		__builtin_prefetch((const uint8_t *)b + a);
+	for (uint32_t a = 0; a < b->used && a < 8192; a += 64) /* their first 8 KiB */
 		__builtin_prefetch(b->arena + a);
 }
 
@@ -1166,13 +1165,12 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 		f->hp_first_by[policy] = f->hp_first;
 		if (flows_out) {
 			char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-			const struct pfse_flow_key *key = &f->key;
-			int af = key->family == PFSE_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+			int af = f->key.family == PFSE_FAMILY_IPV6 ? AF_INET6 : AF_INET;
 
-			inet_ntop(af, key->src, s, sizeof(s));
-			inet_ntop(af, key->dst, d, sizeof(d));
+			inet_ntop(af, f->key.src, s, sizeof(s));
+			inet_ntop(af, f->key.dst, d, sizeof(d));
 			fprintf(flows_out, "%u,%s,%u,%s,%u,%llu,%llu,%llu,%llu,%llu,%s\n",
-				key->proto, s, ntohs(key->sport), d, ntohs(key->dport),
+				f->key.proto, s, ntohs(f->key.sport), d, ntohs(f->key.dport),
 				(unsigned long long)f->packets, (unsigned long long)f->bytes,
 				(unsigned long long)f->first_ts, (unsigned long long)f->last_ts,
 				(unsigned long long)f->hp_first,

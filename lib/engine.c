@@ -222,11 +222,18 @@ acct_del(struct pfse_engine *e, struct eflow *h)
 	h->acct_bw = 0;
 }
 
+/* What accounting the flow's current forecast adds to a tier or node, bytes/s. */
+static inline int64_t
+bw_to_acct(const struct eflow *h)
+{
+	return h->bw > 0 ? (int64_t)h->bw : 0;
+}
+
 /* Accounts the flow's current forecast in `tier` (and on `node`, if any). */
 static void
 acct_add(struct pfse_engine *e, struct eflow *h, uint32_t tier, uint32_t node)
 {
-	h->acct_bw = h->bw > 0 ? (int64_t)h->bw : 0;
+	h->acct_bw = bw_to_acct(h);
 	h->vbin = (uint8_t)vbin_of(value_of(e, h));
 	if (tier != PFSE_TIER_NONE) {
 		h->acct_tier = (uint8_t)tier;
@@ -351,7 +358,7 @@ decide(struct pfse_engine *e, uint32_t f, struct eflow *h, uint64_t now, uint64_
 		 * by more than 1/16 or changed value bin (the sums stay exact either way: what
 		 * is subtracted is what was added) */
 		if (cur.tier != PFSE_TIER_NONE || h->acct_tier != NONE8 || h->acct_node != NONE16) {
-			int64_t bw = h->bw > 0 ? (int64_t)h->bw : 0, diff = bw - h->acct_bw;
+			int64_t diff = bw_to_acct(h) - h->acct_bw;
 
 			if ((diff < 0 ? -diff : diff) > h->acct_bw / 16 ||
 			    vbin_of(value_of(e, h)) != h->vbin) {
@@ -915,12 +922,19 @@ node_usable(const struct pfse_cl_view *v, uint32_t node, uint32_t tier)
 	       v->nodes[node].health != PFSE_NODE_DOWN;
 }
 
+/* The forecast load above which node `n` is overloaded, bytes/s (0: unlimited). */
+static inline double
+overload_cap(const struct pfse_engine *e, uint32_t n)
+{
+	return (double)e->view->nodes[n].capacity * e->overload_util;
+}
+
 /* Whether `n` can take `bw` more bytes/s: its forecast load over all engines, with this
- * engine's moves not yet published, stays within capacity x overload_util. */
+ * engine's moves not yet published, stays within overload_cap(). */
 static inline int
 node_room(const struct pfse_engine *e, uint32_t n, double bw)
 {
-	double cap = (double)e->view->nodes[n].capacity * e->overload_util;
+	double cap = overload_cap(e, n);
 
 	return cap <= 0 ||
 	       (double)atomic_load_explicit(&e->predicted[n], memory_order_relaxed) +
@@ -960,7 +974,7 @@ select_node(struct pfse_engine *e, uint32_t f, const struct pfse_pkt *p, uint32_
 	uint32_t n = PFSE_CL_NODE_NONE;
 
 	if (old != PFSE_NODE_ANY) /* displaced (its node went down): where there is room */
-		n = pick_node(e, tier, hash, NONE32, 1, h->bw > 0 ? (double)(int64_t)h->bw : 0);
+		n = pick_node(e, tier, hash, NONE32, 1, (double)bw_to_acct(h));
 	if (n == PFSE_CL_NODE_NONE)
 		n = pick_node(e, tier, hash, NONE32, 0, 0);
 	if (n == PFSE_CL_NODE_NONE)
@@ -1293,7 +1307,7 @@ mark_overloads(struct pfse_engine *e)
 	 * overload, flows about to end, passes by itself; a move breaks a flow's affinity).
 	 * node_over[] holds the time it went over + 1 (0: it is not over). */
 	for (uint32_t n = 0; n < v->nnodes; n++) {
-		double cap = (double)v->nodes[n].capacity * e->overload_util;
+		double cap = overload_cap(e, n);
 		double global =
 			(double)atomic_load_explicit(&e->predicted[n], memory_order_relaxed);
 		double local = (double)e->node_load[n], excess, acc = 0;
@@ -1365,7 +1379,6 @@ visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
 		struct pfse_directive d = info.directive;
 
 		e->tier_excess[info.directive.tier] -= (double)h->acct_bw;
-
 		d.tier = (uint8_t)e->tier_std;
 		d.reason = PFSE_REASON_BUDGET;
 		d.node = PFSE_NODE_ANY;
@@ -1378,14 +1391,12 @@ visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
 	if (h->acct_node != NONE16 && e->node_cut[h->acct_node] > h->vbin &&
 	    e->node_excess[h->acct_node] > 0 && h->acct_bw > 0) {
 		uint32_t tier = info.directive.tier, old = h->acct_node, n;
-		double bw = h->bw > 0 ? (double)(int64_t)h->bw : 0; /* what the move adds */
-
-		n = pick_node(e, tier, cluster_hash(e, &info.key), old, 1, bw);
+		n = pick_node(e, tier, cluster_hash(e, &info.key), old, 1,
+			      (double)bw_to_acct(h));
 		if (n != PFSE_CL_NODE_NONE && n != old) {
 			struct pfse_directive d = info.directive;
 
 			e->node_excess[old] -= (double)h->acct_bw; /* what leaves it */
-
 			d.node = (uint16_t)n;
 			d.reason = PFSE_REASON_OVERLOAD;
 			d.since = e->now;

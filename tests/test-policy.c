@@ -51,8 +51,10 @@ teardown(void)
 	pfse_cluster_destroy(cl);
 }
 
+/* A policy on the test cluster; 0 = the default for each parameter. */
 static struct pfse_policy *
-mkpolicy(double bw_enter, double bw_exit, uint64_t dwell)
+mkpolicy_with(double bw_enter, double bw_exit, uint64_t dwell, uint32_t flags,
+	      double p_elephant_enter)
 {
 	struct pfse_policy_params p;
 	struct pfse_policy *pol = NULL;
@@ -62,24 +64,23 @@ mkpolicy(double bw_enter, double bw_exit, uint64_t dwell)
 	p.bw_enter = bw_enter;
 	p.bw_exit = bw_exit;
 	p.dwell_ns = dwell;
+	p.flags = flags;
+	p.p_elephant_enter = p_elephant_enter;
 	ck_assert_int_eq(pfse_policy_create(&p, &pol), 0);
 	return pol;
+}
+
+static struct pfse_policy *
+mkpolicy(double bw_enter, double bw_exit, uint64_t dwell)
+{
+	return mkpolicy_with(bw_enter, bw_exit, dwell, 0, 0);
 }
 
 /* A policy at 1 MB/s with these flags and p_elephant_enter (0: default). */
 static struct pfse_policy *
 mkpolicy_rule3(uint32_t flags, double p_elephant_enter)
 {
-	struct pfse_policy_params p;
-	struct pfse_policy *pol = NULL;
-
-	pfse_policy_params_init(&p);
-	p.cluster = cl;
-	p.bw_enter = 1e6;
-	p.flags = flags;
-	p.p_elephant_enter = p_elephant_enter;
-	ck_assert_int_eq(pfse_policy_create(&p, &pol), 0);
-	return pol;
+	return mkpolicy_with(1e6, 0, 0, flags, p_elephant_enter);
 }
 
 static int

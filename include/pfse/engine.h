@@ -53,9 +53,9 @@
  * nodes of the tier until their share of the excess has left, each flow to a node that
  * stays within capacity x overload_util with it (counting the moves before it), at most
  * `flip_budget` moves per call (a shorter overload passes by itself); tiers over
- * budget demote their least valuable flows until back under it
- * (and those of no forecast load below the cut, whatever the excess); backends are
- * refitted from the series of recently ended flows every `refit_ns`.
+ * budget demote their least valuable flows until back under it (and those of no
+ * forecast load below the cut, whatever the excess); backends are refitted from the
+ * series of recently ended flows every `refit_ns`.
  *
  * pfse_engine_process() does what the pseudocode of the concept does with each packet:
  * a flow shunted to a tier with nodes goes to `forward(pkt, node)`; any other goes to
