@@ -26,7 +26,7 @@
  *     --p-elephant P    the predictive policy's p_elephant_enter (default: the policy's,
  *                       0.6): shunt a flow once its class's history, given what it has
  *                       sent, gives it this chance of becoming an elephant
- *     --threads N       2 (default): the captures are read and copied on a thread of
+ *     --threads N       2 (default): the captures are read and parsed on a thread of
  *                       their own and handed over in bursts; 1: all on one thread
  *                       (the scores are the same; the speed is not)
  *     --json FILE, --flows-out FILE.csv, --plot FILE.svg
@@ -74,7 +74,6 @@
 #define MAX_TIERS 8
 #define MAX_NODES 256
 #define MAX_EVENTS 64
-#define SNAP 65535
 #define IV_NS 100000000ull /* the series' interval for forecast scores */
 #define TOP_PLOT 3
 
@@ -104,7 +103,6 @@ struct event {
 /* A flow (by bidirectional key), from the first pass, and what each run did to it. */
 struct flow {
 	struct pfse_flow_key key;
-	uint64_t hash;
 	uint64_t bytes, packets, first_ts, last_ts;
 	double *series;          /* bytes per IV_NS interval */
 	uint32_t n, cap;
@@ -149,6 +147,12 @@ static unsigned nnodes;
 static struct event events[MAX_EVENTS];
 static unsigned nevents;
 static struct flow *flows;
+/* The flows' keys and hashes (the parser's), apart: the reader thread looks flows up
+ * while the main thread writes the runs' fields of `flows`. */
+static struct fkey {
+	struct pfse_flow_key key;
+	uint64_t hash;
+} *fkeys;
 static uint32_t nflows, flows_cap;
 static uint32_t *fmap;
 static size_t fmap_mask;
@@ -243,7 +247,7 @@ fmap_grow(void)
 		return -ENOMEM;
 	memset(m, 0xff, n * sizeof(*m));
 	for (uint32_t k = 0; k < nflows; k++) {
-		size_t i = (size_t)flows[k].hash & (n - 1);
+		size_t i = (size_t)fkeys[k].hash & (n - 1);
 
 		while (m[i] != UINT32_MAX)
 			i = (i + 1) & (n - 1);
@@ -255,20 +259,26 @@ fmap_grow(void)
 	return 0;
 }
 
-static struct flow *
+/* A parsed packet's flow, by index, or NO_FLOW (not parsed; not found and not to be
+ * created; no room). */
+#define NO_FLOW UINT32_MAX
+
+static uint32_t
 find_flow(const struct pfse_pkt *pkt, int create)
 {
 	size_t i = (size_t)pkt->hash & fmap_mask;
 
+	if (pkt->status != PFSE_PARSE_OK)
+		return NO_FLOW;
 	while (fmap[i] != UINT32_MAX) {
-		struct flow *f = &flows[fmap[i]];
+		const struct fkey *k = &fkeys[fmap[i]];
 
-		if (f->hash == pkt->hash && memcmp(&f->key, &pkt->key, sizeof(f->key)) == 0)
-			return f;
+		if (k->hash == pkt->hash && memcmp(&k->key, &pkt->key, sizeof(k->key)) == 0)
+			return fmap[i];
 		i = (i + 1) & fmap_mask;
 	}
 	if (!create)
-		return NULL;
+		return NO_FLOW;
 	if ((size_t)nflows + 1 > (fmap_mask + 1) / 2) {
 		if (fmap_grow() < 0) {
 			static int said;
@@ -276,7 +286,7 @@ find_flow(const struct pfse_pkt *pkt, int create)
 			if (!said++)
 				fprintf(stderr, "pfse-replay: too many flows (%u): the others are "
 						"not scored\n", nflows);
-			return NULL;
+			return NO_FLOW;
 		}
 		for (i = (size_t)pkt->hash & fmap_mask; fmap[i] != UINT32_MAX;)
 			i = (i + 1) & fmap_mask;
@@ -284,17 +294,22 @@ find_flow(const struct pfse_pkt *pkt, int create)
 	if (nflows == flows_cap) {
 		uint32_t cap = flows_cap ? 2 * flows_cap : 4096;
 		struct flow *nf = realloc(flows, (size_t)cap * sizeof(*nf));
+		struct fkey *nk;
 
 		if (!nf)
-			return NULL;
+			return NO_FLOW;
 		flows = nf;
+		if (!(nk = realloc(fkeys, (size_t)cap * sizeof(*nk))))
+			return NO_FLOW;
+		fkeys = nk;
 		flows_cap = cap;
 	}
 	memset(&flows[nflows], 0, sizeof(flows[nflows]));
 	flows[nflows].key = pkt->key;
-	flows[nflows].hash = pkt->hash;
+	fkeys[nflows].key = pkt->key;
+	fkeys[nflows].hash = pkt->hash;
 	fmap[i] = nflows;
-	return &flows[nflows++];
+	return nflows++;
 }
 
 static void
@@ -357,6 +372,7 @@ first_pass(void)
 	while (next_frame(&rd, &h, &data, &ts)) {
 		struct pfse_pkt pkt;
 		struct flow *f;
+		uint32_t fi;
 
 		if (cur_linktype(&rd) != lt) {
 			pfse_parser_destroy(ps);
@@ -381,9 +397,9 @@ first_pass(void)
 			unparsed_by[pkt.status < PFSE_PARSE_STATUS_COUNT ? pkt.status : 0]++;
 			continue;
 		}
-		f = find_flow(&pkt, 1);
-		if (!f)
+		if ((fi = find_flow(&pkt, 1)) == NO_FLOW)
 			continue;
+		f = &flows[fi];
 		if (f->packets == 0)
 			f->first_ts = ts;
 		f->last_ts = ts;
@@ -434,60 +450,81 @@ floor_pass(uint64_t *n)
 	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 }
 
-/* ---- the feed: frames read and copied, in bursts, on a thread of their own ------------ */
+/* ---- the feed: frames read and parsed, in bursts, on a thread of their own ----------- */
 
-/* A run reads the captures on a second thread (the way a packet path receives on one core
- * and processes on another) and takes bursts from it through a ring; with --threads 1
- * it fills the same bursts itself. The bursts are the same either way (ended by a change
- * of link type or a health event due), so the scores do not depend on it. */
+/* A run reads and parses the captures on a second thread (the way a packet path receives
+ * on one core and processes on another) and takes bursts from it through a ring; with
+ * --threads 1 it fills the same bursts itself. The bursts are the same either way (ended
+ * by a change of link type or a health event due), so the scores do not depend on it. */
 #define RING 16          /* bursts in flight */
-#define ARENA (BURST * SNAP) /* a burst's bytes (only what its frames use is touched) */
 #define SPINS 4096       /* polls of the ring before a side sleeps */
 
-/* The reader writes only these and the frames' bytes, the main thread only reads them
- * (it parses into packets of its own): a cache line written on both sides would have to
- * travel back before the reader could use it again. */
-struct burst {
-	unsigned n;       /* frames; 0 = the end of the captures */
-	unsigned ev_upto; /* health events (events[] index) due before these frames */
-	int lt;           /* their link type */
-	uint32_t used;    /* bytes of arena */
-	struct frame {
-		uint64_t ts;
-		uint32_t off, caplen, wirelen; /* off: in arena */
-	} fr[BURST];
-	uint8_t arena[ARENA];
+/* The reader writes a burst, the main thread only reads it: a cache line written on
+ * both sides has to travel back before the reader can write it again, so a burst holds
+ * as little as it can. The frames are parsed as they are read, while their bytes are in
+ * cache, and looked up in the flow map of the first pass; a packet goes over as what the
+ * engine and the scoring read of it: its flow (whose key and hash the main thread has),
+ * time, lengths, status and flags, 24 bytes, not the frame (libpcap reuses its buffer).
+ * A parsed packet without a flow in the map (one the map had no room for) goes with its
+ * key, in lines touched only then. */
+struct rec {
+	uint64_t ts;
+	uint32_t flow; /* flows[] index, or NO_FLOW */
+	uint32_t wirelen, caplen;
+	uint16_t flags;
+	uint8_t status, tcp_flags;
 };
 
+struct burst {
+	unsigned n;       /* packets; 0 = the end of the captures */
+	unsigned ev_upto; /* health events (events[] index) due before these packets */
+	struct rec rec[BURST];
+	struct fkey nokey[BURST]; /* the key of a parsed packet with flow NO_FLOW */
+};
+
+/* Each side keeps its own counter and its last reading of the other's, and publishes
+ * its counter every PUB bursts, at the end, and before it waits: a reading of the other
+ * side's counter, or a write of its own, is a cache line fetched from the other core. */
+#define PUB 4
+
 struct feed {
+	/* the reader's (the frame being read, the bursts filled) */
 	struct reader rd;
-	int have, eof, threaded;
+	int have, eof;
 	unsigned next_ev;
 	struct pcap_pkthdr *h; /* a frame read but not yet in a burst (have) */
 	const u_char *data;
 	uint64_t ts;
-	struct burst *ring; /* RING bursts (threaded) or one */
-	/* each side's counter on a cache line of its own, away from the reader's state */
-	_Alignas(64) _Atomic uint64_t head;     /* bursts filled */
-	_Alignas(64) _Atomic uint64_t tail;     /* bursts done with */
-	int ended;                              /* the main thread has seen the end */
+	struct burst *ring;  /* RING bursts (threaded) or one */
+	struct pfse_parser *ps; /* for the link type lt (NULL: one the parser does not know) */
+	int lt;
+	struct pfse_pkt pkt; /* the frame being parsed */
+	uint64_t filled;     /* bursts filled */
+	uint64_t tail_seen;  /* `tail`, as last read */
+	/* the main thread's, on a line of its own */
+	_Alignas(64) struct burst *mring; /* = ring */
+	int threaded, ended; /* ended: the main thread has seen the end */
+	uint64_t taken;      /* bursts done with */
+	uint64_t head_seen;  /* `head`, as last read */
+	/* what is published, each on a line of its own */
+	_Alignas(64) _Atomic uint64_t head;     /* bursts filled, as published */
+	_Alignas(64) _Atomic uint64_t tail;     /* bursts done with, as published */
 	_Alignas(64) _Atomic unsigned sleepers; /* threads asleep in feed_wait() */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t th;
 };
 
-/* Fills `b` with up to BURST frames. A health event goes between bursts, before the
- * first frame at or after its time; a burst holds frames of one link type. */
+/* Fills `b` with up to BURST frames, parsed. A health event goes between bursts, before
+ * the first frame at or after its time; a burst holds frames of one link type. */
 static void
 fill(struct feed *fd, struct burst *b)
 {
-	size_t used = 0;
-
 	b->n = 0;
 	for (;;) {
-		struct frame *fr = &b->fr[b->n];
-		uint32_t cl;
+		struct pfse_pkt *p = &fd->pkt;
+		struct rec *r = &b->rec[b->n];
+		int lt;
 
 		if (!fd->have) {
 			if (fd->eof || !next_frame(&fd->rd, &fd->h, &fd->data, &fd->ts)) {
@@ -496,42 +533,57 @@ fill(struct feed *fd, struct burst *b)
 			}
 			fd->have = 1;
 		}
-		if (b->n && cur_linktype(&fd->rd) != b->lt)
-			break;
 		if (fd->next_ev < nevents && fd->ts >= t_start + events[fd->next_ev].at) {
 			if (b->n)
 				break;
 			while (fd->next_ev < nevents && fd->ts >= t_start + events[fd->next_ev].at)
 				fd->next_ev++;
 		}
-		cl = fd->h->caplen < SNAP ? fd->h->caplen : SNAP;
-		if (used + cl > ARENA)
-			break; /* not the first frame: ARENA holds SNAP */
-		b->lt = cur_linktype(&fd->rd);
-		memcpy(b->arena + used, fd->data, cl);
-		fr->ts = fd->ts;
-		fr->off = (uint32_t)used;
-		fr->caplen = cl;
-		fr->wirelen = fd->h->len;
-		used += cl;
+		if ((lt = cur_linktype(&fd->rd)) != fd->lt) { /* a parser per link type */
+			if (b->n)
+				break; /* a burst holds frames of one link type */
+			pfse_parser_destroy(fd->ps);
+			fd->lt = lt;
+			fd->ps = new_parser(lt);
+		}
+		memset(p, 0, offsetof(struct pfse_pkt, key)); /* the input fields */
+		p->data = fd->data;
+		p->caplen = fd->h->caplen;
+		p->wirelen = fd->h->len;
+		if (!fd->ps || pfse_parse(fd->ps, p, NULL) == -EINVAL) {
+			memset(&p->key, 0, sizeof(*p) - offsetof(struct pfse_pkt, key));
+			p->status = PFSE_PARSE_ERR_L2_UNSUPPORTED;
+		}
+		r->ts = fd->ts;
+		r->flow = find_flow(p, 0);
+		r->wirelen = p->wirelen;
+		r->caplen = p->caplen;
+		r->flags = (uint16_t)p->flags;
+		r->status = p->status;
+		r->tcp_flags = p->tcp_flags;
+		if (r->flow == NO_FLOW && p->status == PFSE_PARSE_OK) {
+			b->nokey[b->n].key = p->key;
+			b->nokey[b->n].hash = p->hash;
+		}
 		fd->have = 0;
 		if (++b->n == BURST)
 			break;
 	}
 	b->ev_upto = fd->next_ev;
-	b->used = (uint32_t)used;
 }
 
+/* (the reader) */
 static int
 room_to_fill(struct feed *fd)
 {
-	return atomic_load(&fd->head) - atomic_load(&fd->tail) < RING;
+	return fd->filled - atomic_load(&fd->tail) < RING;
 }
 
+/* (the main thread) */
 static int
 burst_ready(struct feed *fd)
 {
-	return atomic_load(&fd->head) != atomic_load(&fd->tail);
+	return atomic_load(&fd->head) != fd->taken;
 }
 
 /* Waits until `ready`: polls a while, then sleeps until the other side, which looks at
@@ -564,19 +616,38 @@ feed_wake(struct feed *fd)
 	}
 }
 
+static void
+publish_head(struct feed *fd)
+{
+	atomic_store(&fd->head, fd->filled);
+	feed_wake(fd);
+}
+
+static void
+publish_tail(struct feed *fd)
+{
+	atomic_store(&fd->tail, fd->taken);
+	feed_wake(fd);
+}
+
 static void *
 feed_main(void *arg)
 {
 	struct feed *fd = arg;
 
 	for (;;) {
-		uint64_t h = atomic_load(&fd->head);
-		struct burst *b = &fd->ring[h % RING];
+		struct burst *b;
 
-		feed_wait(fd, room_to_fill);
+		if (fd->filled - fd->tail_seen >= RING &&
+		    fd->filled - (fd->tail_seen = atomic_load(&fd->tail)) >= RING) {
+			publish_head(fd); /* the ring is full: all of it is the main thread's */
+			feed_wait(fd, room_to_fill);
+			fd->tail_seen = atomic_load(&fd->tail);
+		}
+		b = &fd->ring[fd->filled++ % RING];
 		fill(fd, b);
-		atomic_store(&fd->head, h + 1);
-		feed_wake(fd);
+		if (!b->n || fd->filled % PUB == 0)
+			publish_head(fd);
 		if (!b->n)
 			return NULL;
 	}
@@ -586,7 +657,8 @@ static int
 feed_open(struct feed *fd, int nthreads)
 {
 	memset(fd, 0, sizeof(*fd));
-	fd->ring = malloc((nthreads > 1 ? RING : 1) * sizeof(*fd->ring));
+	fd->lt = -2;
+	fd->ring = fd->mring = malloc((nthreads > 1 ? RING : 1) * sizeof(*fd->ring));
 	if (!fd->ring)
 		return -ENOMEM;
 	atomic_init(&fd->head, 0);
@@ -609,8 +681,12 @@ feed_next(struct feed *fd)
 		fill(fd, fd->ring);
 		return fd->ring;
 	}
-	feed_wait(fd, burst_ready);
-	b = &fd->ring[atomic_load(&fd->tail) % RING];
+	if (fd->taken == fd->head_seen && fd->taken == (fd->head_seen = atomic_load(&fd->head))) {
+		publish_tail(fd); /* all of the ring is the reader's */
+		feed_wait(fd, burst_ready);
+		fd->head_seen = atomic_load(&fd->head);
+	}
+	b = &fd->mring[fd->taken % RING];
 	fd->ended = !b->n;
 	return b;
 }
@@ -620,25 +696,20 @@ feed_next(struct feed *fd)
 static void
 feed_prefetch_next(struct feed *fd)
 {
-	uint64_t t = atomic_load_explicit(&fd->tail, memory_order_relaxed);
 	const struct burst *b;
 
-	if (!fd->threaded || atomic_load_explicit(&fd->head, memory_order_acquire) <= t + 1)
+	if (!fd->threaded || fd->head_seen <= fd->taken + 1)
 		return;
-	b = &fd->ring[(t + 1) % RING];
-	for (size_t a = 0; a < offsetof(struct burst, arena); a += 64) /* counts, frames */
+	b = &fd->mring[(fd->taken + 1) % RING];
+	for (size_t a = 0; a < offsetof(struct burst, nokey); a += 64)
 		__builtin_prefetch((const uint8_t *)b + a);
-	for (uint32_t a = 0; a < b->used && a < 8192; a += 64) /* their first 8 KiB */
-		__builtin_prefetch(b->arena + a);
 }
 
 static void
 feed_done(struct feed *fd)
 {
-	if (fd->threaded) {
-		atomic_fetch_add(&fd->tail, 1);
-		feed_wake(fd);
-	}
+	if (fd->threaded && ++fd->taken % PUB == 0)
+		publish_tail(fd);
 }
 
 static void
@@ -653,6 +724,7 @@ feed_close(struct feed *fd)
 	}
 	if (fd->rd.pc)
 		pcap_close(fd->rd.pc);
+	pfse_parser_destroy(fd->ps);
 	pthread_mutex_destroy(&fd->mu);
 	pthread_cond_destroy(&fd->cv);
 	free(fd->ring);
@@ -988,16 +1060,16 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 	struct pfse_engine_backend be[4];
 	struct pfse_model_params mps[4];
 	struct feed fd;
-	struct pfse_parser *ps = NULL;
 	struct pfse_pkt pkts[BURST], *pk[BURST];
 	struct pfse_decision dec[BURST];
 	struct flow *fb[BURST];
 	unsigned next_ev = 0;
-	int lt = -2, hp_cfg = tier_of_kind(PFSE_TIER_KIND_HIGH_PERF), fail_seen = 0;
+	int hp_cfg = tier_of_kind(PFSE_TIER_KIND_HIGH_PERF), fail_seen = 0;
 	int std_cfg = tier_of_kind(PFSE_TIER_KIND_STANDARD), bar = isatty(2) && frames > 1000000;
 	uint32_t failed = UINT32_MAX; /* the node of the first failure */
 	uint8_t failed_tier = 0xff;   /* its tier (config index) */
 	uint64_t done = 0, last_plot_sec = UINT64_MAX, last_adv = 0;
+	static const struct fkey nokey; /* an unparsed packet's */
 	struct timespec a, b;
 	int r;
 
@@ -1038,6 +1110,9 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 		pfse_cluster_destroy(cl);
 		return r;
 	}
+	memset(pkts, 0, sizeof(pkts)); /* what the records do not set stays 0 */
+	for (unsigned i = 0; i < BURST; i++)
+		pk[i] = &pkts[i];
 	for (;;) {
 		struct burst *bu = feed_next(&fd);
 		unsigned nb = bu->n;
@@ -1065,24 +1140,23 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 		if (!nb)
 			break;
 		feed_prefetch_next(&fd);
-		for (unsigned i = 0; i < nb; i++) {
-			memset(&pkts[i], 0, offsetof(struct pfse_pkt, key)); /* the input fields */
-			pkts[i].data = bu->arena + bu->fr[i].off;
-			pkts[i].caplen = bu->fr[i].caplen;
-			pkts[i].wirelen = bu->fr[i].wirelen;
-			pkts[i].ts = bu->fr[i].ts;
-			pkts[i].status = PFSE_PARSE_ERR_L2_UNSUPPORTED; /* until parsed */
-			pk[i] = &pkts[i];
+		for (unsigned i = 0; i < nb; i++) { /* the packets again, from the records */
+			const struct rec *rc = &bu->rec[i];
+			struct pfse_pkt *p = &pkts[i];
+			const struct fkey *k = rc->flow != NO_FLOW ? &fkeys[rc->flow]
+					       : rc->status == PFSE_PARSE_OK ? &bu->nokey[i]
+					       : &nokey;
+
+			p->ts = rc->ts;
+			p->wirelen = rc->wirelen;
+			p->caplen = rc->caplen;
+			p->flags = rc->flags;
+			p->status = rc->status;
+			p->tcp_flags = rc->tcp_flags;
+			p->key = k->key;
+			p->hash = k->hash;
+			fb[i] = rc->flow != NO_FLOW ? &flows[rc->flow] : NULL;
 		}
-		if (bu->lt != lt) { /* a parser per link type, as the frames come */
-			pfse_parser_destroy(ps);
-			lt = bu->lt;
-			ps = new_parser(lt);
-		}
-		if (ps)
-			pfse_parse_burst(ps, pk, nb, NULL);
-		for (unsigned i = 0; i < nb; i++)
-			fb[i] = pkts[i].status == PFSE_PARSE_OK ? find_flow(&pkts[i], 0) : NULL;
 		if (e) {
 			pfse_engine_classify(e, pk, nb, dec);
 		} else {
@@ -1196,7 +1270,6 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 	}
 	pfse_engine_destroy(e);
 	pfse_policy_destroy(pol);
-	pfse_parser_destroy(ps);
 	pfse_cluster_destroy(cl);
 	ru->done = 1;
 	return 0;
