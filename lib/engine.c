@@ -122,7 +122,10 @@ struct pfse_engine {
 	int64_t *node_delta;   /* not yet added to the cluster's predicted loads */
 	int64_t *node_hist;    /* max_nodes x VBINS */
 	uint8_t *node_cut;     /* overloaded nodes: flows below this bin leave (0: none) */
-	double *node_excess;   /* ... until this much of their forecast load has left */
+	struct nexcess {
+		double share;  /* ... until this much of this engine's forecast load has left */
+		double all;    /* the node's whole excess, less this engine's moves since */
+	} *node_excess;
 	uint64_t *node_over;   /* since when a node is forecast over, + 1 (0: it is not) */
 	double tier_excess[PFSE_CLUSTER_TIERS_MAX]; /* the same for tiers over budget */
 	struct nstat {
@@ -883,7 +886,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	e->node_delta = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(int64_t), 64);
 	e->node_hist = pfse_zalloc(&e->alloc, (size_t)e->max_nodes * VBINS * sizeof(int64_t), 64);
 	e->node_cut = pfse_zalloc(&e->alloc, e->max_nodes, 64);
-	e->node_excess = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(double), 64);
+	e->node_excess = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(e->node_excess[0]), 64);
 	e->node_over = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(uint64_t), 64);
 	e->node_st = pfse_zalloc(&e->alloc, e->max_nodes * sizeof(e->node_st[0]), 64);
 	e->shunt_oct = pfse_zalloc(&e->alloc, 65536, 64);
@@ -1314,7 +1317,7 @@ mark_overloads(struct pfse_engine *e)
 		unsigned cut = 0;
 
 		e->node_cut[n] = 0;
-		e->node_excess[n] = 0;
+		e->node_excess[n].share = e->node_excess[n].all = 0;
 		if (cap <= 0 || global <= cap) {
 			e->node_over[n] = 0;
 			continue;
@@ -1327,7 +1330,8 @@ mark_overloads(struct pfse_engine *e)
 		while (cut < VBINS && acc < excess)
 			acc += (double)e->node_hist[(size_t)n * VBINS + cut++];
 		e->node_cut[n] = (uint8_t)cut;
-		e->node_excess[n] = excess;
+		e->node_excess[n].share = excess;
+		e->node_excess[n].all = global - cap;
 	}
 	for (uint32_t t = 0; t < v->ntiers; t++) {
 		double budget = tier_budget(e, t), acc = 0;
@@ -1389,14 +1393,16 @@ visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
 		return 1;
 	}
 	if (h->acct_node != NONE16 && e->node_cut[h->acct_node] > h->vbin &&
-	    e->node_excess[h->acct_node] > 0 && h->acct_bw > 0) {
+	    e->node_excess[h->acct_node].share > 0 && h->acct_bw > 0 &&
+	    (double)h->acct_bw < 2 * e->node_excess[h->acct_node].all) {
 		uint32_t tier = info.directive.tier, old = h->acct_node, n;
 		n = pick_node(e, tier, cluster_hash(e, &info.key), old, 1,
 			      (double)bw_to_acct(h));
 		if (n != PFSE_CL_NODE_NONE && n != old) {
 			struct pfse_directive d = info.directive;
 
-			e->node_excess[old] -= (double)h->acct_bw; /* what leaves it */
+			e->node_excess[old].share -= (double)h->acct_bw; /* what leaves it */
+			e->node_excess[old].all -= (double)h->acct_bw;
 			d.node = (uint16_t)n;
 			d.reason = PFSE_REASON_OVERLOAD;
 			d.since = e->now;

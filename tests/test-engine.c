@@ -75,6 +75,7 @@ struct world {
 	struct pfse_cluster *cl;
 	struct pfse_policy *pol;
 	struct pfse_engine *e;
+	struct pfse_engine *e2; /* a second engine on the cluster (another data-path thread) */
 	uint32_t hp, dpi, std;
 	uint32_t hp_nodes[8];
 	uint32_t dpi_node;
@@ -122,14 +123,43 @@ struct world_opts {
 	int no_io;
 };
 
+/* An engine on the world's cluster and policy. */
+static struct pfse_engine *
+mkengine(const struct world *w, const struct world_opts *o)
+{
+	struct pfse_engine_params ep;
+	struct pfse_flow_table_params tp;
+	struct pfse_io_ops io;
+	struct pfse_engine *e;
+
+	pfse_io_ops_init(&io);
+	io.forward = cb_forward;
+	io.rewrite = cb_rewrite;
+	io.transmit = cb_transmit;
+	pfse_flow_table_params_init(&tp);
+	tp.capacity = o->capacity ? o->capacity : 4096;
+	tp.eviction = o->eviction;
+	tp.flags = PFSE_FT_F_FIXED_SEED;
+	tp.seed = 7;
+	pfse_engine_params_init(&ep);
+	ep.cluster = w->cl;
+	ep.policy = w->pol;
+	ep.io = o->no_io ? NULL : &io;
+	ep.user = &R;
+	ep.table = &tp;
+	ep.elephant_bytes = o->elephant_bytes;
+	ep.classify = o->classify;
+	ep.sample_every = 1;
+	ep.allocator = o->alloc;
+	ck_assert_int_eq(pfse_engine_create(&ep, &e), 0);
+	return e;
+}
+
 static struct world
 mkworld(const struct world_opts *o)
 {
 	struct pfse_cluster_params cp;
 	struct pfse_policy_params pp;
-	struct pfse_engine_params ep;
-	struct pfse_flow_table_params tp;
-	struct pfse_io_ops io;
 	struct world w;
 
 	memset(&w, 0, sizeof(w));
@@ -148,32 +178,14 @@ mkworld(const struct world_opts *o)
 	pp.bw_enter = o->bw_enter;
 	pp.dwell_ns = o->dwell ? o->dwell : SEC;
 	ck_assert_int_eq(pfse_policy_create(&pp, &w.pol), 0);
-	pfse_io_ops_init(&io);
-	io.forward = cb_forward;
-	io.rewrite = cb_rewrite;
-	io.transmit = cb_transmit;
-	pfse_flow_table_params_init(&tp);
-	tp.capacity = o->capacity ? o->capacity : 4096;
-	tp.eviction = o->eviction;
-	tp.flags = PFSE_FT_F_FIXED_SEED;
-	tp.seed = 7;
-	pfse_engine_params_init(&ep);
-	ep.cluster = w.cl;
-	ep.policy = w.pol;
-	ep.io = o->no_io ? NULL : &io;
-	ep.user = &R;
-	ep.table = &tp;
-	ep.elephant_bytes = o->elephant_bytes;
-	ep.classify = o->classify;
-	ep.sample_every = 1;
-	ep.allocator = o->alloc;
-	ck_assert_int_eq(pfse_engine_create(&ep, &w.e), 0);
+	w.e = mkengine(&w, o);
 	return w;
 }
 
 static void
 freeworld(struct world *w)
 {
+	pfse_engine_destroy(w->e2);
 	pfse_engine_destroy(w->e);
 	pfse_policy_destroy(w->pol);
 	pfse_cluster_destroy(w->cl);
@@ -681,15 +693,22 @@ END_TEST
 
 /* n flows of class "prior elephant": start them all, return their nodes. */
 static void
-start_hp_flows(struct world *w, unsigned n, uint64_t t, uint32_t *nodes, uintptr_t *id)
+start_hp_flows_from(struct world *w, unsigned first, unsigned n, uint64_t t, uint32_t *nodes,
+		    uintptr_t *id)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, 1000, t, ++*id);
+		struct pfse_pkt p = mkpkt((uint16_t)(20000 + first + i), 9000, 1000, t, ++*id);
 		struct pfse_decision d = one(w, &p);
 
 		ck_assert_uint_eq(d.action, PFSE_ACT_FORWARD);
 		nodes[i] = d.node;
 	}
+}
+
+static void
+start_hp_flows(struct world *w, unsigned n, uint64_t t, uint32_t *nodes, uintptr_t *id)
+{
+	start_hp_flows_from(w, 0, n, t, nodes, id);
 }
 
 /* Every new flow an elephant: a classifier with a class whose history is then made. */
@@ -775,10 +794,11 @@ START_TEST(affinity_and_health)
 END_TEST
 
 /* 60 flows of 100 kB/s on the high-performance tier's nodes (of node_cap each); then 10
- * of them grow tenfold (15 MB/s in all) from the 11th interval to the `until`th. Returns
- * the world (stats in *st; loads[k] = node k's forecast load at the end, peak[k] its
- * highest after an advance(); moves[k] / gained[k] = the overload moves off / onto node
- * k). */
+ * of them grow tenfold (15 MB/s in all) from the 11th interval to the `until`th. With two
+ * engines (`engines` 2), flow i goes through engine i % 2: each has 30 flows and 5 of the
+ * growers. Returns the world (stats, of every engine, in *st; loads[k] = node k's forecast
+ * load at the end, peak[k] its highest after an advance(); moves[k] / gained[k] = the
+ * overload moves off / onto node k). */
 struct grow {
 	struct pfse_engine_stats st;
 	double loads[4], peak[4];
@@ -786,26 +806,35 @@ struct grow {
 };
 
 static struct world
-grow_ten(uint64_t node_cap, unsigned until, struct grow *g)
+grow_ten_n(uint64_t node_cap, unsigned until, unsigned engines, struct grow *g)
 {
 	struct world_opts o = { .elephant_bytes = 100000, .classify = by_port, .hp_nodes = 4,
 				.node_cap = node_cap, .bw_enter = 50000 };
-	struct world w = mkworld(&o);
+	struct world w = mkworld(&o), ws[2];
 	uint32_t nodes[60];
 	uintptr_t id = 0;
-	uint64_t t = SEC;
+	uint64_t t = SEC, t0;
 
-	make_elephant_class(&w, &t, &id);
-	start_hp_flows(&w, 60, t, nodes, &id);
+	if (engines > 1)
+		w.e2 = mkengine(&w, &o);
+	ws[0] = ws[1] = w;
+	ws[1].e = engines > 1 ? w.e2 : w.e;
+	t0 = t;
+	make_elephant_class(&ws[0], &t, &id);
+	if (engines > 1)
+		make_elephant_class(&ws[1], &t0, &id);
+	for (unsigned i = 0; i < 60; i++)
+		start_hp_flows_from(&ws[i % 2], i, 1, t, &nodes[i], &id);
 	memset(g, 0, sizeof(*g));
 	for (unsigned k = 1; k <= 30; k++) {
 		for (unsigned i = 0; i < 60; i++) {
 			uint32_t len = (k > 10 && k <= until && i < 10) ? 100000 : 10000;
 			struct pfse_pkt p = mkpkt((uint16_t)(20000 + i), 9000, len,
 						  t + k * 100 * MS + i * 1000, ++id);
-			struct pfse_decision d = one(&w, &p);
+			struct world *wi = &ws[i % 2];
+			struct pfse_decision d = one(wi, &p);
 
-			if (d.node != nodes[i] && finfo(&w, &p).directive.reason ==
+			if (d.node != nodes[i] && finfo(wi, &p).directive.reason ==
 							  PFSE_REASON_OVERLOAD) {
 				for (unsigned n = 0; n < 4; n++) {
 					g->moves[n] += w.hp_nodes[n] == nodes[i];
@@ -815,6 +844,8 @@ grow_ten(uint64_t node_cap, unsigned until, struct grow *g)
 			nodes[i] = d.node;
 		}
 		pfse_engine_advance(w.e, t + k * 100 * MS + 99 * MS, 0);
+		if (w.e2)
+			pfse_engine_advance(w.e2, t + k * 100 * MS + 99 * MS, 0);
 		for (unsigned n = 0; n < 4; n++) {
 			struct pfse_node_info ni;
 
@@ -827,16 +858,32 @@ grow_ten(uint64_t node_cap, unsigned until, struct grow *g)
 	}
 	g->st.size = sizeof(g->st);
 	ck_assert_int_eq(pfse_engine_stats(w.e, &g->st), 0);
+	if (w.e2) {
+		struct pfse_engine_stats st2;
+
+		st2.size = sizeof(st2);
+		ck_assert_int_eq(pfse_engine_stats(w.e2, &st2), 0);
+		g->st.reroute_overload += st2.reroute_overload;
+	}
 	return w;
 }
 
+static struct world
+grow_ten(uint64_t node_cap, unsigned until, struct grow *g)
+{
+	return grow_ten_n(node_cap, until, 1, g);
+}
+
+/* After the moves, no node is forecast above `cap` (the flows' forecasts are 100 kB/s
+ * give or take a few bytes), and a node that moved flows off did so until its excess was
+ * gone, not more: it ends within one small flow per engine of its capacity. */
 static void
-check_shed(const struct grow *g, double cap)
+check_shed(const struct grow *g, double cap, unsigned engines)
 {
 	for (unsigned k = 0; k < 4; k++) {
 		ck_assert_double_le(g->loads[k], cap + 1000);
 		if (g->moves[k])
-			ck_assert_double_ge(g->loads[k], cap - 100000 - 1000);
+			ck_assert_double_ge(g->loads[k], cap - engines * 100000.0 - 1000);
 	}
 }
 
@@ -860,10 +907,8 @@ START_TEST(predictive_overload_moves_flows)
 		}
 		ck_assert_uint_eq(moved_small, g.st.reroute_overload);
 	}
-	/* after the moves, no node is forecast above its capacity (the flows' forecasts are
-	 * 100 kB/s give or take a few bytes); a node moved flows off until its excess was
-	 * gone, not more: it ends within one small flow of its capacity */
-	check_shed(&g, 5000000);
+	/* after the moves, no node is forecast above its capacity, and none far below */
+	check_shed(&g, 5000000, 1);
 	freeworld(&w);
 }
 END_TEST
@@ -876,7 +921,7 @@ START_TEST(overload_moves_go_where_there_is_room)
 	struct world w = grow_ten(4000000, 30, &g);
 
 	ck_assert_uint_gt(g.st.reroute_overload, 0);
-	check_shed(&g, 4000000);
+	check_shed(&g, 4000000, 1);
 	freeworld(&w);
 }
 END_TEST
@@ -983,6 +1028,26 @@ START_TEST(an_overloaded_tier_moves_only_to_room)
 		}
 	}
 	ck_assert_uint_gt(to, 0);
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(two_engines_shed_their_shares)
+{
+	/* Two engines on one cluster (two data-path threads), each with 30 flows and 5 of the
+	 * growers, the nodes' forecast loads their sums: each engine moves its share of a
+	 * node's excess (its part of the node's load), so that together they bring the node
+	 * down to its capacity, not below it by both engines' moves, and each move goes to a
+	 * node with room for it after the moves of both */
+	struct grow g;
+	struct world w = grow_ten_n(5000000, 30, 2, &g);
+	unsigned movers = 0;
+
+	ck_assert_uint_gt(g.st.reroute_overload, 0);
+	for (unsigned k = 0; k < 4; k++)
+		movers += g.moves[k] > 0;
+	ck_assert_uint_gt(movers, 0);
+	check_shed(&g, 5000000, 2);
 	freeworld(&w);
 }
 END_TEST
@@ -1274,6 +1339,7 @@ engine_suite(void)
 	tcase_add_test(tc, predictive_overload_moves_flows);
 	tcase_add_test(tc, overload_moves_go_where_there_is_room);
 	tcase_add_test(tc, an_overloaded_tier_moves_only_to_room);
+	tcase_add_test(tc, two_engines_shed_their_shares);
 	tcase_add_test(tc, a_short_overload_moves_nothing);
 	tcase_add_test(tc, displaced_flows_go_where_there_is_room);
 	tcase_add_test(tc, tier_budget_keeps_the_valuable);

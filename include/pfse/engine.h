@@ -50,9 +50,11 @@
  * intervals observed and are re-decided; nodes whose forecast load (the sum of the
  * forecasts of the flows on them, over all engines) has exceeded capacity x
  * overload_util for the policy's dwell time shed their least valuable flows to other
- * nodes of the tier until their share of the excess has left, each flow to a node that
- * stays within capacity x overload_util with it (counting the moves before it), at most
- * `flip_budget` moves per call (a shorter overload passes by itself); tiers over
+ * nodes of the tier until this engine's share of the excess (its part of the node's
+ * load) has left, a flow only if that brings the node's forecast closer to the limit,
+ * each to a node that stays within capacity x overload_util with it (counting the moves
+ * before it), at most `flip_budget` moves per call (a shorter overload passes by
+ * itself); tiers over
  * budget demote their least valuable flows until back under it (and those of no
  * forecast load below the cut, whatever the excess); backends are refitted from the
  * series of recently ended flows every `refit_ns`.
