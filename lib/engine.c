@@ -136,9 +136,24 @@ struct pfse_engine {
 	uint32_t pool_cap, pool_n, pool_head;
 	uint32_t scan_iter;
 	uint64_t scan_done_iv;   /* the interval of the last completed pass over the flows */
+	uint32_t flags;          /* PFSE_ENGINE_F_* */
+	/* PFSE_ENGINE_F_REFIT_ASYNC: a refit handed from advance() (which owns the job while
+	 * it is IDLE or DONE) to pfse_engine_refit() (READY, RUNNING) and back */
+	struct refit_job {
+		_Alignas(64) _Atomic unsigned state; /* JOB_* */
+		unsigned n;                          /* series */
+		double *ser;                         /* pool_cap x (W + 1), packed as n series */
+		uint32_t *lens;
+		struct pfse_predictor *pred[PFSE_ENGINE_BACKENDS_MAX]; /* the fits' copies of
+								     the built-ins */
+		struct pfse_model_params out[PFSE_ENGINE_BACKENDS_MAX];
+		uint8_t ok[PFSE_ENGINE_BACKENDS_MAX];
+	} job;
 	struct pfse_engine_stats st;
 	struct pfse_allocator alloc;
 };
+
+enum { JOB_IDLE, JOB_READY, JOB_RUNNING, JOB_DONE };
 
 /* The header of a flow known to be valid (the packet path), or of any handle (checked). */
 static inline struct eflow *
@@ -702,6 +717,10 @@ pfse_engine_destroy(struct pfse_engine *e)
 	pfse_free(&a, e->node_st);
 	pfse_free(&a, e->pool);
 	pfse_free(&a, e->pool_len);
+	for (unsigned b = 0; b < PFSE_ENGINE_BACKENDS_MAX; b++)
+		pfse_predictor_destroy(e->job.pred[b]);
+	pfse_free(&a, e->job.ser);
+	pfse_free(&a, e->job.lens);
 	pfse_free(&a, e);
 }
 
@@ -742,7 +761,7 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	    (prm.nbackends > 0 && !prm.backends) || (prm.io && prm.io->size < sizeof(size_t)) ||
 	    !(prm.overload_util >= 0) || !(prm.budget_share >= 0) || prm.budget_share > 1 ||
 	    !(prm.crit_gain >= 0) || !isfinite(prm.overload_util) || !isfinite(prm.crit_gain) ||
-	    pfse_allocator_check(&prm.allocator) < 0)
+	    pfse_allocator_check(&prm.allocator) < 0 || (prm.flags & ~PFSE_ENGINE_F_REFIT_ASYNC))
 		return -EINVAL;
 	if (prm.horizon == 0)
 		prm.horizon = 5;
@@ -771,6 +790,8 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	if (prm.io)
 		memcpy(&e->io, prm.io, prm.io->size < sizeof(e->io) ? prm.io->size : sizeof(e->io));
 	e->user = prm.user;
+	e->flags = prm.flags;
+	atomic_init(&e->job.state, JOB_IDLE);
 	e->horizon = prm.horizon;
 	e->refit_ns = prm.refit_ns;
 	e->flip_budget = prm.flip_budget;
@@ -900,6 +921,26 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 		e->pool_len = pfse_zalloc(&e->alloc, e->pool_cap * sizeof(uint32_t), 64);
 		if (!e->pool || !e->pool_len)
 			goto fail;
+	}
+	if ((e->flags & PFSE_ENGINE_F_REFIT_ASYNC) && e->pool_cap) {
+		/* the series set aside, and a copy of each built-in backend to fit */
+		e->job.ser = pfse_zalloc(&e->alloc,
+					 (size_t)e->pool_cap * (e->W + 1) * sizeof(double), 64);
+		e->job.lens = pfse_zalloc(&e->alloc, e->pool_cap * sizeof(uint32_t), 64);
+		if (!e->job.ser || !e->job.lens)
+			goto fail;
+		for (unsigned b = 0; b < e->npred; b++) {
+			struct pfse_model_params m;
+
+			if (!pfse_predictor_is_builtin(e->pred[b]))
+				continue;
+			pfse_model_params_init(&m);
+			pfse_predictor_model_params(e->pred[b], &m);
+			r = mk_pred(e, pfse_predictor_ops_of(e->pred[b]), &m, &e->job.pred[b]);
+			if (r < 0)
+				goto fail;
+		}
+		r = -ENOMEM;
 	}
 	if (!e->node_load || !e->node_delta || !e->node_hist || !e->node_cut || !e->node_excess ||
 	    !e->node_over || !e->node_st)
@@ -1277,12 +1318,11 @@ pfse_engine_process(struct pfse_engine *e, struct pfse_pkt *const pkts[], unsign
 
 /* ---- time-driven work ---------------------------------------------------------------- */
 
-static int
-refit(struct pfse_engine *e)
+/* The pool's series, newest first (at most 1024); their number. */
+static unsigned
+pool_series(const struct pfse_engine *e, const double *ser[], uint32_t lens[])
 {
-	const double *ser[1024];
-	uint32_t lens[1024];
-	unsigned n = 0, ok = 0;
+	unsigned n = 0;
 
 	for (uint32_t i = 0; i < e->pool_n && n < 1024; i++) {
 		uint32_t k = (e->pool_head + e->pool_cap - 1 - i) % e->pool_cap;
@@ -1291,12 +1331,100 @@ refit(struct pfse_engine *e)
 		lens[n] = e->pool_len[k];
 		n++;
 	}
+	return n;
+}
+
+static int
+refit(struct pfse_engine *e)
+{
+	const double *ser[1024];
+	uint32_t lens[1024];
+	unsigned n = pool_series(e, ser, lens), ok = 0;
+
 	if (n < 16)
 		return 0;
 	for (unsigned b = 0; b < e->npred; b++)
 		ok += pfse_predictor_fit(e->pred[b], ser, lens, n, 0, NULL) == 0;
 	e->st.refits += ok;
 	return (int)ok;
+}
+
+/* PFSE_ENGINE_F_REFIT_ASYNC, on advance()'s side: a refit is due; the series and the
+ * backends' parameters go aside for pfse_engine_refit(), unless the last refit is not
+ * done and in place yet (then this one is skipped). */
+static void
+refit_stage(struct pfse_engine *e)
+{
+	const double *ser[1024];
+	uint32_t lens[1024];
+	unsigned n;
+	size_t at = 0;
+
+	if (atomic_load_explicit(&e->job.state, memory_order_acquire) != JOB_IDLE)
+		return;
+	n = pool_series(e, ser, lens);
+	if (n < 16)
+		return;
+	for (unsigned k = 0; k < n; k++) {
+		memcpy(e->job.ser + at, ser[k], lens[k] * sizeof(double));
+		e->job.lens[k] = lens[k];
+		at += lens[k];
+	}
+	e->job.n = n;
+	for (unsigned b = 0; b < e->npred; b++) {
+		struct pfse_model_params m;
+
+		if (!e->job.pred[b])
+			continue;
+		pfse_model_params_init(&m);
+		pfse_predictor_model_params(e->pred[b], &m);
+		pfse_predictor_set_params(e->job.pred[b], &m);
+	}
+	atomic_store_explicit(&e->job.state, JOB_READY, memory_order_release);
+}
+
+/* ... and once pfse_engine_refit() is done: its parameters go in place. */
+static void
+refit_adopt(struct pfse_engine *e)
+{
+	if (atomic_load_explicit(&e->job.state, memory_order_acquire) != JOB_DONE)
+		return;
+	for (unsigned b = 0; b < e->npred; b++) {
+		if (e->job.ok[b]) {
+			pfse_predictor_set_params(e->pred[b], &e->job.out[b]);
+			e->st.refits++;
+		}
+	}
+	atomic_store_explicit(&e->job.state, JOB_IDLE, memory_order_release);
+}
+
+PFSE_API int
+pfse_engine_refit(struct pfse_engine *e)
+{
+	const double *ser[1024];
+	unsigned expect = JOB_READY;
+	size_t at = 0;
+
+	if (!e || !(e->flags & PFSE_ENGINE_F_REFIT_ASYNC))
+		return -EINVAL;
+	if (!atomic_compare_exchange_strong_explicit(&e->job.state, &expect, JOB_RUNNING,
+						     memory_order_acquire, memory_order_relaxed))
+		return 0;
+	for (unsigned k = 0; k < e->job.n; k++) {
+		ser[k] = e->job.ser + at;
+		at += e->job.lens[k];
+	}
+	for (unsigned b = 0; b < e->npred; b++) {
+		e->job.ok[b] = 0;
+		if (!e->job.pred[b] ||
+		    pfse_predictor_fit(e->job.pred[b], ser, e->job.lens, e->job.n, 0, NULL) < 0)
+			continue;
+		pfse_model_params_init(&e->job.out[b]);
+		pfse_predictor_model_params(e->job.pred[b], &e->job.out[b]);
+		e->job.ok[b] = 1;
+	}
+	atomic_store_explicit(&e->job.state, JOB_DONE, memory_order_release);
+	return 1;
 }
 
 /* Marks overloaded nodes and, for each, the value bin below which this engine's flows on
@@ -1429,12 +1557,18 @@ pfse_engine_advance(struct pfse_engine *e, uint64_t now, unsigned budget)
 	e->now = now;
 	now_iv = now / e->interval;
 	e->view = pfse_cl_enter(e->reader, e->epoch, e->viewp);
+	if (e->flags & PFSE_ENGINE_F_REFIT_ASYNC)
+		refit_adopt(e);
 	r = pfse_flow_table_expire(e->t, now, budget ? budget : 1024, flow_end, e);
 	if (r > 0)
 		work += r;
 	if (e->refit_ns != UINT64_MAX && now >= e->next_refit) {
-		if (e->next_refit != 0)
-			refit(e);
+		if (e->next_refit != 0) {
+			if (e->flags & PFSE_ENGINE_F_REFIT_ASYNC)
+				refit_stage(e);
+			else
+				refit(e);
+		}
 		e->next_refit = now + e->refit_ns;
 	}
 	if (now >= e->next_z) {
@@ -1588,6 +1722,15 @@ PFSE_API struct pfse_flow_table *
 pfse_engine_table(struct pfse_engine *e)
 {
 	return e ? e->t : NULL;
+}
+
+PFSE_API int
+pfse_engine_model_params(struct pfse_engine *e, uint32_t backend,
+			 struct pfse_model_params *out)
+{
+	if (!e || backend >= e->npred)
+		return -EINVAL;
+	return pfse_predictor_model_params(e->pred[backend], out);
 }
 
 PFSE_API struct pfse_history *

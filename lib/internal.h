@@ -69,6 +69,20 @@ pfse_policy_p_elephant_enter(const struct pfse_policy *pol);
 uint64_t
 pfse_policy_dwell_ns(const struct pfse_policy *pol);
 
+struct pfse_predictor;
+struct pfse_model_params;
+
+/* Whether a predictor is a built-in backend's (its parameters can be set, its fit runs on
+ * a copy of it). */
+int
+pfse_predictor_is_builtin(const struct pfse_predictor *pred);
+
+/* Sets a built-in predictor's model parameters (as pfse_predictor_fit() does: the flow
+ * states stay valid); `m` comes from pfse_predictor_model_params() of a predictor of the
+ * same backend. Not with other calls on the predictor at the same time. */
+void
+pfse_predictor_set_params(struct pfse_predictor *pred, const struct pfse_model_params *m);
+
 /* The checks of pfse_history_load() that need no history (format, lengths, checksum,
  * every class): 0 or its error codes. */
 int

@@ -693,6 +693,19 @@ pfse_predictor_model_params(const struct pfse_predictor *pred, struct pfse_model
 	return 0;
 }
 
+int
+pfse_predictor_is_builtin(const struct pfse_predictor *pred)
+{
+	return pred->builtin;
+}
+
+void
+pfse_predictor_set_params(struct pfse_predictor *pred, const struct pfse_model_params *m)
+{
+	if (pred->builtin)
+		pred->params = *m;
+}
+
 PFSE_API const struct pfse_predictor_ops *
 pfse_predictor_ops_of(const struct pfse_predictor *pred)
 {

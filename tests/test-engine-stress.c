@@ -203,6 +203,126 @@ START_TEST(health_flips_during_bursts)
 }
 END_TEST
 
+struct refitter {
+	struct pfse_engine *e;
+	_Atomic int done;
+	unsigned long fits, calls;
+};
+
+static void *
+refitter(void *arg)
+{
+	struct refitter *r = arg;
+
+	while (!atomic_load(&r->done)) {
+		int k = pfse_engine_refit(r->e);
+
+		ck_assert_int_ge(k, 0);
+		r->fits += (unsigned long)k;
+		r->calls++;
+		sched_yield();
+	}
+	return NULL;
+}
+
+/*
+ * Refits off the packet path (PFSE_ENGINE_F_REFIT_ASYNC): a thread calls
+ * pfse_engine_refit() over and over while the data-path thread classifies bursts and
+ * runs advance(), which sets series aside every 20 ms of packet time and puts the fitted
+ * parameters in place. Flows come in sets of 1000, a new set every 20 ms, so that the
+ * old ones expire and leave their series. Under ThreadSanitizer: no race; the fits are
+ * put in place (with GSL).
+ */
+START_TEST(refits_off_the_packet_path)
+{
+	struct pfse_cluster *cl;
+	struct pfse_cluster_params cp;
+	struct pfse_policy_params pp;
+	struct pfse_engine_params ep;
+	struct pfse_flow_table_params tp;
+	struct pfse_tier_params tip;
+	struct pfse_node_params np;
+	struct pfse_engine_stats st;
+	struct pfse_policy *pol = NULL;
+	struct refitter rf;
+	pthread_t th;
+	uint32_t tier, node;
+	unsigned long packets = env_num("PFSE_TEST_PACKETS", getenv("PFSE_TEST_OPS") ? 200000
+											: 2000000);
+	uint64_t rng = 0x9e3779b97f4a7c15ull, ts = 1000000000ull;
+	struct pfse_pkt pk[32], *pp32[32];
+
+	pfse_cluster_params_init(&cp);
+	ck_assert_int_eq(pfse_cluster_create(&cp, &cl), 0);
+	pfse_tier_params_init(&tip);
+	tip.name = "hp";
+	tip.kind = PFSE_TIER_KIND_HIGH_PERF;
+	ck_assert_int_eq(pfse_cluster_add_tier(cl, &tip, &tier), 0);
+	pfse_node_params_init(&np);
+	np.tier = tier;
+	np.id = 1;
+	ck_assert_int_eq(pfse_cluster_add_node(cl, &np, &node), 0);
+	pfse_policy_params_init(&pp);
+	pp.cluster = cl;
+	ck_assert_int_eq(pfse_policy_create(&pp, &pol), 0);
+	pfse_flow_table_params_init(&tp);
+	tp.capacity = 1u << 14;
+	tp.interval_ns = 1000000;     /* 1 ms */
+	tp.timeout_tcp_ns = 10000000; /* 10 ms */
+	pfse_engine_params_init(&ep);
+	ep.cluster = cl;
+	ep.policy = pol;
+	ep.table = &tp;
+	ep.refit_ns = 20000000; /* 20 ms */
+	ep.flags = PFSE_ENGINE_F_REFIT_ASYNC;
+	memset(&rf, 0, sizeof(rf));
+	ck_assert_int_eq(pfse_engine_create(&ep, &rf.e), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, refitter, &rf), 0);
+	for (unsigned long done = 0; done < packets; done += 32) {
+		struct pfse_decision d[32];
+
+		for (unsigned i = 0; i < 32; i++) {
+			uint32_t f;
+
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			f = (uint32_t)(rng % 1000 + 1000 * (ts / 20000000));
+			memset(&pk[i], 0, sizeof(pk[i]));
+			pfse_flow_key_set(&pk[i].key, PFSE_FAMILY_IPV4, &f, "\x0a\0\0\x02",
+					  (uint16_t)(1024 + f % 50000), 443, 6, 0);
+			pk[i].status = PFSE_PARSE_OK;
+			pk[i].wirelen = 64 + (uint32_t)(rng >> 53);
+			pk[i].ts = ts;
+			pp32[i] = &pk[i];
+		}
+		ts += 20000; /* 32 packets per 20 us */
+		ck_assert_int_eq(pfse_engine_classify(rf.e, pp32, 32, d), 32);
+		if ((done / 32) % 16 == 0)
+			ck_assert_int_ge(pfse_engine_advance(rf.e, ts, 0), 0);
+	}
+	atomic_store(&rf.done, 1);
+	pthread_join(th, NULL);
+	/* a refit set aside last, if the thread did not take it, is fitted here */
+	rf.fits += (unsigned long)pfse_engine_refit(rf.e);
+	ck_assert_int_ge(pfse_engine_advance(rf.e, ts, 0), 0);
+	st.size = sizeof(st);
+	ck_assert_int_eq(pfse_engine_stats(rf.e, &st), 0);
+	fprintf(stderr, "# %lu packets, %lu flows ended, %lu fits off the packet path "
+			"(%lu calls), %llu backend refits in place\n",
+		packets, (unsigned long)st.flows_ended, rf.fits, rf.calls,
+		(unsigned long long)st.refits);
+	ck_assert_uint_gt(st.flows_ended, 1000);
+	ck_assert_uint_gt(rf.fits, 0);
+#ifdef PFSE_HAVE_GSL
+	ck_assert_uint_gt(st.refits, 0);
+#endif
+	pfse_engine_destroy(rf.e);
+	pfse_policy_destroy(pol);
+	pfse_cluster_destroy(cl);
+}
+END_TEST
+
 static Suite *
 stress_suite(void)
 {
@@ -211,6 +331,7 @@ stress_suite(void)
 
 	tcase_set_timeout(tc, 900);
 	tcase_add_test(tc, health_flips_during_bursts);
+	tcase_add_test(tc, refits_off_the_packet_path);
 	suite_add_tcase(s, tc);
 	return s;
 }

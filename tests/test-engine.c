@@ -121,6 +121,9 @@ struct world_opts {
 	pfse_classify_fn classify;
 	struct pfse_allocator alloc;
 	int no_io;
+	uint32_t flags;           /* engine */
+	uint64_t refit_ns;
+	uint64_t timeout_ns;      /* TCP flows' idle timeout (0: the table's default) */
 };
 
 /* An engine on the world's cluster and policy. */
@@ -141,6 +144,7 @@ mkengine(const struct world *w, const struct world_opts *o)
 	tp.eviction = o->eviction;
 	tp.flags = PFSE_FT_F_FIXED_SEED;
 	tp.seed = 7;
+	tp.timeout_tcp_ns = o->timeout_ns;
 	pfse_engine_params_init(&ep);
 	ep.cluster = w->cl;
 	ep.policy = w->pol;
@@ -151,6 +155,8 @@ mkengine(const struct world *w, const struct world_opts *o)
 	ep.classify = o->classify;
 	ep.sample_every = 1;
 	ep.allocator = o->alloc;
+	ep.flags = o->flags;
+	ep.refit_ns = o->refit_ns;
 	ck_assert_int_eq(pfse_engine_create(&ep, &e), 0);
 	return e;
 }
@@ -1052,6 +1058,188 @@ START_TEST(two_engines_shed_their_shares)
 }
 END_TEST
 
+/* Traffic whose flows end and leave series for refits: in each 100 ms step, 20 flows
+ * (a new set every 2 s) send a packet each, of a size that varies by flow and step; every
+ * engine in `es` gets the same packets and an advance() at the end of the step, and
+ * `after` (if any) runs after each step's advances. */
+static void
+ending_flows(struct world *w, struct pfse_engine *const es[], unsigned nes, unsigned steps,
+	     void (*after)(uint64_t now, void *arg), void *arg)
+{
+	uintptr_t id = 0;
+
+	for (unsigned k = 0; k < steps; k++) {
+		uint64_t t = SEC + k * 100 * MS;
+
+		for (unsigned i = 0; i < 20; i++) {
+			uint16_t sport = (uint16_t)(10000 + 20 * (k / 20) + i);
+			uint32_t len = 200 + 37 * ((i * 7 + k * 3) % 40);
+
+			for (unsigned j = 0; j < nes; j++) {
+				struct pfse_pkt p = mkpkt(sport, 80, len, t + i * MS, ++id);
+				struct pfse_pkt *pp = &p;
+				struct pfse_decision d;
+
+				(void)w;
+				ck_assert_int_eq(pfse_engine_classify(es[j], &pp, 1, &d), 1);
+			}
+		}
+		for (unsigned j = 0; j < nes; j++)
+			ck_assert_int_ge(pfse_engine_advance(es[j], t + 90 * MS, 0), 0);
+		if (after)
+			after(t + 90 * MS, arg);
+	}
+}
+
+struct refit_pair {
+	struct pfse_engine *async;
+	unsigned fits;
+};
+
+/* after each step: the refit set aside (if any) is fitted at once and put in place by a
+ * second advance() at the same time, so the async engine's parameters change when the
+ * inline one's do */
+static void
+refit_now(uint64_t now, void *arg)
+{
+	struct refit_pair *rp = arg;
+	int k = pfse_engine_refit(rp->async);
+
+	ck_assert_int_ge(k, 0);
+	if (k == 1) {
+		rp->fits++;
+		ck_assert_int_ge(pfse_engine_advance(rp->async, now, 0), 0);
+	}
+}
+
+static void
+check_same_models(struct pfse_engine *a, struct pfse_engine *b, int *changed)
+{
+	for (uint32_t k = 0; k < 4; k++) {
+		struct pfse_model_params ma, mb, m0;
+
+		pfse_model_params_init(&ma);
+		pfse_model_params_init(&mb);
+		ck_assert_int_eq(pfse_engine_model_params(a, k, &ma), 0);
+		ck_assert_int_eq(pfse_engine_model_params(b, k, &mb), 0);
+		ck_assert_mem_eq(&ma, &mb, sizeof(ma));
+		if (changed) {
+			pfse_model_params_init(&m0);
+			m0.flags = ma.flags;
+			*changed |= ma.alpha != 0 && memcmp(&ma, &m0, sizeof(ma)) != 0;
+		}
+	}
+}
+
+START_TEST(async_refits_fit_what_inline_ones_do)
+{
+	/* two engines on the same packets, refits every second: one fits in advance(), the
+	 * other sets the series aside for pfse_engine_refit(), called right after; they end
+	 * with the same parameters for every backend, and the same forecasts */
+	struct world_opts o = { .refit_ns = SEC, .elephant_bytes = 1000000,
+				.timeout_ns = SEC };
+	struct world w = mkworld(&o);
+	struct pfse_engine_stats sa, sb;
+	struct refit_pair rp = { NULL, 0 };
+	struct pfse_engine *es[2];
+	int changed = 0;
+
+	o.flags = PFSE_ENGINE_F_REFIT_ASYNC;
+	w.e2 = mkengine(&w, &o);
+	es[0] = w.e;
+	es[1] = w.e2;
+	rp.async = w.e2;
+	ending_flows(&w, es, 2, 600, refit_now, &rp);
+	sa.size = sb.size = sizeof(sa);
+	ck_assert_int_eq(pfse_engine_stats(w.e, &sa), 0);
+	ck_assert_int_eq(pfse_engine_stats(w.e2, &sb), 0);
+	ck_assert_uint_gt(sa.flows_ended, 100);
+	ck_assert_uint_eq(sa.refits, sb.refits);
+	ck_assert_uint_gt(rp.fits, 10);
+#ifdef PFSE_HAVE_GSL
+	ck_assert_uint_gt(sa.refits, 10);
+#endif
+	check_same_models(w.e, w.e2, &changed);
+#ifdef PFSE_HAVE_GSL
+	ck_assert(changed); /* the fits moved them */
+#endif
+	for (unsigned i = 0; i < 20; i++) {
+		struct pfse_pkt p = mkpkt((uint16_t)(10000 + 20 * (599 / 20) + i), 80, 1, 1, 0);
+		struct world w2 = w;
+		struct pfse_engine_flow_info fa, fb;
+
+		w2.e = w.e2;
+		fa = finfo(&w, &p);
+		fb = finfo(&w2, &p);
+		ck_assert_double_eq(fa.bw, fb.bw);
+		ck_assert_uint_eq(fa.backend, fb.backend);
+	}
+	freeworld(&w);
+}
+END_TEST
+
+START_TEST(async_refits_wait_for_the_caller)
+{
+	/* advance() never fits: the series wait for pfse_engine_refit(), whose parameters
+	 * the next advance() puts in place; bad calls get -EINVAL */
+	struct world_opts o = { .refit_ns = SEC, .flags = PFSE_ENGINE_F_REFIT_ASYNC,
+				.timeout_ns = SEC };
+	struct world w = mkworld(&o);
+	struct pfse_engine_stats st;
+	struct pfse_model_params before[4], m;
+	struct pfse_engine *es[1] = { w.e };
+	struct pfse_engine_params ep;
+	struct pfse_engine *bad;
+	int changed = 0;
+
+	for (uint32_t k = 0; k < 4; k++) {
+		pfse_model_params_init(&before[k]);
+		ck_assert_int_eq(pfse_engine_model_params(w.e, k, &before[k]), 0);
+	}
+	ending_flows(&w, es, 1, 300, NULL, NULL);
+	st.size = sizeof(st);
+	ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
+	ck_assert_uint_gt(st.flows_ended, 100);
+	ck_assert_uint_eq(st.refits, 0);
+	for (uint32_t k = 0; k < 4; k++) {
+		pfse_model_params_init(&m);
+		ck_assert_int_eq(pfse_engine_model_params(w.e, k, &m), 0);
+		ck_assert_mem_eq(&m, &before[k], sizeof(m));
+	}
+	ck_assert_int_eq(pfse_engine_refit(w.e), 1);
+	ck_assert_int_eq(pfse_engine_refit(w.e), 0); /* done, not yet in place */
+	ck_assert_int_ge(pfse_engine_advance(w.e, 40 * SEC, 0), 0); /* in place */
+	ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
+	for (uint32_t k = 0; k < 4; k++) {
+		pfse_model_params_init(&m);
+		ck_assert_int_eq(pfse_engine_model_params(w.e, k, &m), 0);
+		changed |= memcmp(&m, &before[k], sizeof(m)) != 0;
+	}
+#ifdef PFSE_HAVE_GSL
+	ck_assert_uint_eq(st.refits, 3); /* the built-ins but naive */
+	ck_assert(changed);
+#else
+	ck_assert_uint_eq(st.refits, 0);
+	ck_assert(!changed);
+#endif
+	/* bad calls */
+	ck_assert_int_eq(pfse_engine_refit(NULL), -EINVAL);
+	pfse_model_params_init(&m);
+	ck_assert_int_eq(pfse_engine_model_params(w.e, 4, &m), -EINVAL);
+	ck_assert_int_eq(pfse_engine_model_params(NULL, 0, &m), -EINVAL);
+	ck_assert_int_eq(pfse_engine_model_params(w.e, 0, NULL), -EINVAL);
+	pfse_engine_params_init(&ep);
+	ep.cluster = w.cl;
+	ep.policy = w.pol;
+	ck_assert_int_eq(pfse_engine_create(&ep, &bad), 0);
+	ck_assert_int_eq(pfse_engine_refit(bad), -EINVAL); /* not asynchronous */
+	pfse_engine_destroy(bad);
+	ep.flags = 1u << 31;
+	ck_assert_int_eq(pfse_engine_create(&ep, &bad), -EINVAL);
+	freeworld(&w);
+}
+END_TEST
+
 START_TEST(tier_budget_keeps_the_valuable)
 {
 	/* high-performance tier of 10 MB/s (90% usable); elephant-class flows forecasting
@@ -1197,10 +1385,14 @@ START_TEST(no_allocation_after_create)
 	struct world_opts o = { .bw_enter = 100000, .elephant_bytes = 10000 };
 	struct world w;
 	unsigned long calls;
+	unsigned fits = 0;
 	uintptr_t id = 0;
 
 	memset(&ca, 0, sizeof(ca));
 	o.alloc = count_allocator(&ca);
+	o.flags = PFSE_ENGINE_F_REFIT_ASYNC; /* and refits off the packet path */
+	o.refit_ns = SEC;
+	o.timeout_ns = SEC;
 	w = mkworld(&o);
 	calls = ca.calls;
 	for (unsigned k = 0; k < 200; k++) {
@@ -1211,8 +1403,10 @@ START_TEST(no_allocation_after_create)
 			one(&w, &p);
 		}
 		pfse_engine_advance(w.e, SEC + k * 50 * MS + 40 * MS, 0);
+		fits += pfse_engine_refit(w.e) == 1;
 	}
 	pfse_engine_advance(w.e, 10000 * SEC, 0);
+	ck_assert_uint_gt(fits, 0);
 	ck_assert_uint_eq(ca.calls, calls);
 	pfse_engine_destroy(w.e);
 	pfse_policy_destroy(w.pol);
@@ -1236,15 +1430,21 @@ START_TEST(allocation_failures)
 	ep.cluster = w.cl;
 	ep.policy = w.pol;
 	ep.allocator = count_allocator(&ca);
-	ck_assert_int_eq(pfse_engine_create(&ep, &e), 0);
-	n = ca.calls;
-	pfse_engine_destroy(e);
-	ck_assert_uint_eq(ca.frees, ca.allocs);
-	for (unsigned long i = 1; i <= n; i++) {
+	/* each allocation of create failing in turn, with and without asynchronous refits
+	 * (which allocate the series' copy and the fits' predictors) */
+	for (unsigned f = 0; f < 2; f++) {
+		ep.flags = f ? PFSE_ENGINE_F_REFIT_ASYNC : 0;
 		memset(&ca, 0, sizeof(ca));
-		ca.fail_at = i;
-		ck_assert_int_eq(pfse_engine_create(&ep, &e), -ENOMEM);
+		ck_assert_int_eq(pfse_engine_create(&ep, &e), 0);
+		n = ca.calls;
+		pfse_engine_destroy(e);
 		ck_assert_uint_eq(ca.frees, ca.allocs);
+		for (unsigned long i = 1; i <= n; i++) {
+			memset(&ca, 0, sizeof(ca));
+			ca.fail_at = i;
+			ck_assert_int_eq(pfse_engine_create(&ep, &e), -ENOMEM);
+			ck_assert_uint_eq(ca.frees, ca.allocs);
+		}
 	}
 	freeworld(&w);
 }
@@ -1340,6 +1540,8 @@ engine_suite(void)
 	tcase_add_test(tc, overload_moves_go_where_there_is_room);
 	tcase_add_test(tc, an_overloaded_tier_moves_only_to_room);
 	tcase_add_test(tc, two_engines_shed_their_shares);
+	tcase_add_test(tc, async_refits_fit_what_inline_ones_do);
+	tcase_add_test(tc, async_refits_wait_for_the_caller);
 	tcase_add_test(tc, a_short_overload_moves_nothing);
 	tcase_add_test(tc, displaced_flows_go_where_there_is_room);
 	tcase_add_test(tc, tier_budget_keeps_the_valuable);

@@ -57,7 +57,10 @@
  * itself); tiers over
  * budget demote their least valuable flows until back under it (and those of no
  * forecast load below the cut, whatever the excess); backends are refitted from the
- * series of recently ended flows every `refit_ns`.
+ * series of recently ended flows every `refit_ns`: by advance() itself (a fit of the
+ * default backends on 1024 series takes about 10 ms, which the packet path then waits
+ * for), or, with PFSE_ENGINE_F_REFIT_ASYNC, by pfse_engine_refit() on a thread of the
+ * application's, off the packet path.
  *
  * pfse_engine_process() does what the pseudocode of the concept does with each packet:
  * a flow shunted to a tier with nodes goes to `forward(pkt, node)`; any other goes to
@@ -179,7 +182,17 @@ struct pfse_engine_params {
 	double crit_gain;                   /**< criticality per doubling of the forecast;
 					         0 = 1 */
 	struct pfse_allocator allocator;    /**< zero = malloc/free */
+	uint32_t flags;                     /**< PFSE_ENGINE_F_* (since 0.2) */
 };
+
+/** @name Engine flags (struct pfse_engine_params::flags)
+ * @{ */
+/** Refits run off the packet path: when one is due, advance() copies the series aside
+ * (no fit, no allocation) and pfse_engine_refit(), called on any thread, fits on them;
+ * the next advance() after it puts the new parameters in place. Built-in backends only:
+ * an application backend's `fit` is not called in this mode. */
+#define PFSE_ENGINE_F_REFIT_ASYNC (1u << 0)
+/** @} */
 
 /**
  * Prepares engine params with every field at its default.
@@ -345,6 +358,40 @@ pfse_engine_table(struct pfse_engine *e);
  */
 PFSE_API struct pfse_history *
 pfse_engine_history(struct pfse_engine *e);
+
+/**
+ * Fits the engine's built-in backends on the series advance() set aside (engines created
+ * with PFSE_ENGINE_F_REFIT_ASYNC), on the calling thread: the fit (GSL's, about 1 ms a
+ * backend on 1024 series) runs here, not on the packet path. It may run while the
+ * engine's thread calls classify(), process() and advance(); the engine's next advance()
+ * puts the new parameters in place. The fits start from the parameters in place when the
+ * series were set aside, so they give what advance() would have fitted itself. One call
+ * at a time per engine fits (another one at the same time returns 0), and never during
+ * pfse_engine_destroy().
+ * @param e Engine.
+ * @return 1 if it fitted (or tried to: a backend whose fit fails keeps its parameters),
+ *         0 if there was nothing to fit (no refit due since the last, or one not yet put
+ *         in place), `-EINVAL` for NULL or an engine without PFSE_ENGINE_F_REFIT_ASYNC.
+ * @note Allocates nothing.
+ * @since 0.2
+ */
+PFSE_API int
+pfse_engine_refit(struct pfse_engine *e);
+
+/**
+ * A candidate backend's model parameters as they are now (its initial ones, as refitted
+ * since), for a snapshot (pfse_snapshot_put_model()) or to look at; on the engine's
+ * thread.
+ * @param e       Engine.
+ * @param backend Candidate index (pfse_engine_flow_info::backend), below the engine's
+ *                number of candidates.
+ * @param out     Receives them; set its `size` first (pfse_model_params_init()).
+ * @return 0, or `-EINVAL` (NULL, an index out of range, a bad `size`).
+ * @since 0.2
+ */
+PFSE_API int
+pfse_engine_model_params(struct pfse_engine *e, uint32_t backend,
+			 struct pfse_model_params *out);
 
 /** @} */
 
