@@ -812,7 +812,7 @@ struct grow {
 };
 
 static struct world
-grow_ten_n(uint64_t node_cap, unsigned until, unsigned engines, struct grow *g)
+grow_ten_n(uint64_t node_cap, unsigned until, unsigned engines, int drain, struct grow *g)
 {
 	struct world_opts o = { .elephant_bytes = 100000, .classify = by_port, .hp_nodes = 4,
 				.node_cap = node_cap, .bw_enter = 50000 };
@@ -831,6 +831,10 @@ grow_ten_n(uint64_t node_cap, unsigned until, unsigned engines, struct grow *g)
 		make_elephant_class(&ws[1], &t0, &id);
 	for (unsigned i = 0; i < 60; i++)
 		start_hp_flows_from(&ws[i % 2], i, 1, t, &nodes[i], &id);
+	if (drain >= 0)
+		ck_assert_int_eq(pfse_cluster_set_node_health(w.cl, w.hp_nodes[drain],
+							      PFSE_NODE_DRAINING, 0),
+				 0);
 	memset(g, 0, sizeof(*g));
 	for (unsigned k = 1; k <= 30; k++) {
 		for (unsigned i = 0; i < 60; i++) {
@@ -877,7 +881,7 @@ grow_ten_n(uint64_t node_cap, unsigned until, unsigned engines, struct grow *g)
 static struct world
 grow_ten(uint64_t node_cap, unsigned until, struct grow *g)
 {
-	return grow_ten_n(node_cap, until, 1, g);
+	return grow_ten_n(node_cap, until, 1, -1, g);
 }
 
 /* After the moves, no node is forecast above `cap` (the flows' forecasts are 100 kB/s
@@ -1046,7 +1050,7 @@ START_TEST(two_engines_shed_their_shares)
 	 * down to its capacity, not below it by both engines' moves, and each move goes to a
 	 * node with room for it after the moves of both */
 	struct grow g;
-	struct world w = grow_ten_n(5000000, 30, 2, &g);
+	struct world w = grow_ten_n(5000000, 30, 2, -1, &g);
 	unsigned movers = 0;
 
 	ck_assert_uint_gt(g.st.reroute_overload, 0);
@@ -1130,6 +1134,25 @@ check_same_models(struct pfse_engine *a, struct pfse_engine *b, int *changed)
 		}
 	}
 }
+
+START_TEST(no_flow_is_shed_to_a_draining_node)
+{
+	/* the grower trace with each node in turn DRAINING from before the growth: it keeps
+	 * its flows (and sheds them if it is the one overloaded) but gains none */
+	unsigned moved = 0;
+
+	for (int d = 0; d < 4; d++) {
+		struct grow g;
+		struct world w = grow_ten_n(5000000, 30, 1, d, &g);
+
+		ck_assert_uint_eq(g.gained[d], 0);
+		for (unsigned k = 0; k < 4; k++)
+			moved += g.moves[k];
+		freeworld(&w);
+	}
+	ck_assert_uint_gt(moved, 0);
+}
+END_TEST
 
 START_TEST(async_refits_fit_what_inline_ones_do)
 {
@@ -1540,6 +1563,7 @@ engine_suite(void)
 	tcase_add_test(tc, overload_moves_go_where_there_is_room);
 	tcase_add_test(tc, an_overloaded_tier_moves_only_to_room);
 	tcase_add_test(tc, two_engines_shed_their_shares);
+	tcase_add_test(tc, no_flow_is_shed_to_a_draining_node);
 	tcase_add_test(tc, async_refits_fit_what_inline_ones_do);
 	tcase_add_test(tc, async_refits_wait_for_the_caller);
 	tcase_add_test(tc, a_short_overload_moves_nothing);
