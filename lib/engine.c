@@ -125,6 +125,7 @@ struct pfse_engine {
 	struct nexcess {
 		double share;  /* ... until this much of this engine's forecast load has left */
 		double all;    /* the node's whole excess, less this engine's moves since */
+		int shared;    /* other engines have forecast load on it */
 	} *node_excess;
 	uint64_t *node_over;   /* since when a node is forecast over, + 1 (0: it is not) */
 	double tier_excess[PFSE_CLUSTER_TIERS_MAX]; /* the same for tiers over budget */
@@ -761,7 +762,8 @@ pfse_engine_create(const struct pfse_engine_params *p, struct pfse_engine **out)
 	    (prm.nbackends > 0 && !prm.backends) || (prm.io && prm.io->size < sizeof(size_t)) ||
 	    !(prm.overload_util >= 0) || !(prm.budget_share >= 0) || prm.budget_share > 1 ||
 	    !(prm.crit_gain >= 0) || !isfinite(prm.overload_util) || !isfinite(prm.crit_gain) ||
-	    pfse_allocator_check(&prm.allocator) < 0 || (prm.flags & ~PFSE_ENGINE_F_REFIT_ASYNC))
+	    pfse_allocator_check(&prm.allocator) < 0 || (prm.flags & ~PFSE_ENGINE_F_REFIT_ASYNC) ||
+	    prm.reserved != 0)
 		return -EINVAL;
 	if (prm.horizon == 0)
 		prm.horizon = 5;
@@ -1350,17 +1352,22 @@ refit(struct pfse_engine *e)
 }
 
 /* PFSE_ENGINE_F_REFIT_ASYNC, on advance()'s side: a refit is due; the series and the
- * backends' parameters go aside for pfse_engine_refit(), unless the last refit is not
- * done and in place yet (then this one is skipped). */
+ * backends' parameters go aside for pfse_engine_refit() (replacing a job set aside
+ * before and not taken yet), unless a fit is running or done and not yet in place (then
+ * this refit is skipped). */
 static void
 refit_stage(struct pfse_engine *e)
 {
 	const double *ser[1024];
 	uint32_t lens[1024];
-	unsigned n;
+	unsigned n, st = JOB_READY;
 	size_t at = 0;
 
-	if (atomic_load_explicit(&e->job.state, memory_order_acquire) != JOB_IDLE)
+	/* a job no thread has taken yet is taken back, to be set aside again with the newer
+	 * series (the refit thread takes a job with the same exchange, READY -> RUNNING) */
+	if (!atomic_compare_exchange_strong_explicit(&e->job.state, &st, JOB_IDLE,
+						     memory_order_acquire, memory_order_relaxed) &&
+	    st != JOB_IDLE)
 		return;
 	n = pool_series(e, ser, lens);
 	if (n < 16)
@@ -1460,6 +1467,7 @@ mark_overloads(struct pfse_engine *e)
 		e->node_cut[n] = (uint8_t)cut;
 		e->node_excess[n].share = excess;
 		e->node_excess[n].all = global - cap;
+		e->node_excess[n].shared = local < global;
 	}
 	for (uint32_t t = 0; t < v->ntiers; t++) {
 		double budget = tier_budget(e, t), acc = 0;
@@ -1476,6 +1484,21 @@ mark_overloads(struct pfse_engine *e)
 			acc += (double)e->tier_hist[t][--cut];
 		e->tier_cut[t] = (uint8_t)cut;
 	}
+}
+
+/* Whether a flow of `bw` may move off overloaded node `n` (within this engine's share of
+ * the excess). Where other engines have load, only if the move brings the node's forecast
+ * closer to its limit (`bw` under twice the excess this engine knows of): an engine whose
+ * share is smaller than its smallest flow there would otherwise move that flow while the
+ * others move theirs, and take the node far below its capacity. If the node stays over
+ * for twice the policy's dwell, any flow may go (no engine may then have a small enough
+ * one). Alone on the node, the engine moves what its share asks. */
+static inline int
+sheds(const struct pfse_engine *e, uint32_t n, double bw)
+{
+	const struct nexcess *x = &e->node_excess[n];
+
+	return !x->shared || bw < 2 * x->all || e->now + 1 - e->node_over[n] >= 2 * e->hold_ns;
 }
 
 /* Visits one flow in advance(): observes its silent intervals, moves it off an overloaded
@@ -1522,7 +1545,7 @@ visit(struct pfse_engine *e, uint32_t f, uint64_t now_iv, unsigned *flips)
 	}
 	if (h->acct_node != NONE16 && e->node_cut[h->acct_node] > h->vbin &&
 	    e->node_excess[h->acct_node].share > 0 && h->acct_bw > 0 &&
-	    (double)h->acct_bw < 2 * e->node_excess[h->acct_node].all) {
+	    sheds(e, h->acct_node, (double)h->acct_bw)) {
 		uint32_t tier = info.directive.tier, old = h->acct_node, n;
 		n = pick_node(e, tier, cluster_hash(e, &info.key), old, 1,
 			      (double)bw_to_acct(h));

@@ -18,6 +18,14 @@
 
 #include "test-util.h"
 
+/* the params' tail (LP64): appended fields are ABI; `reserved` keeps the struct free of
+ * padding that the size check could not see */
+#if UINTPTR_MAX == 0xffffffffffffffffu
+_Static_assert(offsetof(struct pfse_engine_params, flags) == 160, "engine params are ABI");
+_Static_assert(offsetof(struct pfse_engine_params, reserved) == 164, "engine params are ABI");
+_Static_assert(sizeof(struct pfse_engine_params) == 168, "engine params are ABI");
+#endif
+
 #define MS 1000000ull
 #define SEC 1000000000ull
 
@@ -1135,6 +1143,82 @@ check_same_models(struct pfse_engine *a, struct pfse_engine *b, int *changed)
 	}
 }
 
+/* Two flows of 2.8 MB/s that Maglev puts on the first of two high-performance nodes of
+ * 5 MB/s (through one engine, or one each through two), for 10 s; returns the nodes'
+ * forecast loads at the end and, in *moved_at, the step (100 ms) of the first overload
+ * move (0: none). */
+static void
+two_large_flows(unsigned engines, double load[2], unsigned *moved_at)
+{
+	struct world_opts o = { .hp_nodes = 2, .node_cap = 5000000, .bw_enter = 50000 };
+	struct world w = mkworld(&o), ws[2];
+	uint16_t sp[2];
+	unsigned n = 0;
+	uintptr_t id = 0;
+
+	if (engines > 1)
+		w.e2 = mkengine(&w, &o);
+	ws[0] = ws[1] = w;
+	ws[1].e = engines > 1 ? w.e2 : w.e;
+	for (uint16_t s = 20000; n < 2; s++) {
+		struct pfse_pkt p = mkpkt(s, 9000, 1, 0, 0);
+		uint64_t h;
+		uint32_t node;
+
+		ck_assert_int_eq(pfse_cluster_flow_hash(w.cl, &p.key, &h), 0);
+		ck_assert_int_eq(pfse_cluster_lookup(w.cl, w.hp, h, &node), 0);
+		if (node == w.hp_nodes[0])
+			sp[n++] = s;
+	}
+	*moved_at = 0;
+	for (unsigned k = 0; k < 100; k++) {
+		for (unsigned i = 0; i < 2; i++) {
+			struct pfse_pkt p = mkpkt(sp[i], 9000, 280000, SEC + k * 100 * MS + i * MS,
+						  ++id);
+
+			one(&ws[i], &p);
+		}
+		pfse_engine_advance(w.e, SEC + k * 100 * MS + 99 * MS, 0);
+		if (w.e2)
+			pfse_engine_advance(w.e2, SEC + k * 100 * MS + 99 * MS, 0);
+		for (unsigned i = 0; i < 2 && !*moved_at; i++) {
+			struct pfse_pkt p = mkpkt(sp[i], 9000, 1, 0, 0);
+
+			if (finfo(&ws[i], &p).directive.reason == PFSE_REASON_OVERLOAD)
+				*moved_at = k + 1;
+		}
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		struct pfse_node_info ni;
+
+		ni.size = sizeof(ni);
+		ck_assert_int_eq(pfse_cluster_node_info(w.cl, w.hp_nodes[i], &ni), 0);
+		load[i] = (double)ni.predicted;
+	}
+	freeworld(&w);
+}
+
+START_TEST(large_flows_shed_too)
+{
+	/* a node over by less than half its smallest flow still sheds one: at once after the
+	 * dwell when one engine has all its load; with the load in two engines (neither
+	 * knowing whether the other will move a smaller flow), once it has been over for
+	 * twice the dwell */
+	double load[2];
+	unsigned at1, at2;
+
+	two_large_flows(1, load, &at1);
+	ck_assert_uint_gt(at1, 0);
+	ck_assert_double_le(load[0], 5000000 + 1000);
+	ck_assert_double_le(load[1], 5000000 + 1000);
+	two_large_flows(2, load, &at2);
+	ck_assert_uint_gt(at2, 0);
+	ck_assert_double_le(load[0], 5000000 + 1000);
+	ck_assert_double_le(load[1], 5000000 + 1000);
+	ck_assert_uint_ge(at2, at1 + 9); /* about one more dwell (1 s) */
+}
+END_TEST
+
 START_TEST(no_flow_is_shed_to_a_draining_node)
 {
 	/* the grower trace with each node in turn DRAINING from before the growth: it keeps
@@ -1258,6 +1342,9 @@ START_TEST(async_refits_wait_for_the_caller)
 	ck_assert_int_eq(pfse_engine_refit(bad), -EINVAL); /* not asynchronous */
 	pfse_engine_destroy(bad);
 	ep.flags = 1u << 31;
+	ck_assert_int_eq(pfse_engine_create(&ep, &bad), -EINVAL);
+	ep.flags = 0;
+	ep.reserved = 1;
 	ck_assert_int_eq(pfse_engine_create(&ep, &bad), -EINVAL);
 	freeworld(&w);
 }
@@ -1564,6 +1651,7 @@ engine_suite(void)
 	tcase_add_test(tc, an_overloaded_tier_moves_only_to_room);
 	tcase_add_test(tc, two_engines_shed_their_shares);
 	tcase_add_test(tc, no_flow_is_shed_to_a_draining_node);
+	tcase_add_test(tc, large_flows_shed_too);
 	tcase_add_test(tc, async_refits_fit_what_inline_ones_do);
 	tcase_add_test(tc, async_refits_wait_for_the_caller);
 	tcase_add_test(tc, a_short_overload_moves_nothing);

@@ -51,10 +51,11 @@
  * forecasts of the flows on them, over all engines) has exceeded capacity x
  * overload_util for the policy's dwell time shed their least valuable flows to other
  * nodes of the tier until this engine's share of the excess (its part of the node's
- * load) has left, a flow only if that brings the node's forecast closer to the limit,
- * each to a node that stays within capacity x overload_util with it (counting the moves
- * before it), at most `flip_budget` moves per call (a shorter overload passes by
- * itself); tiers over
+ * load) has left (where other engines have load on the node, a flow moves only if that
+ * brings the node's forecast closer to the limit, until it has been over for twice the
+ * dwell), each to a node that stays within capacity x overload_util with it (counting
+ * the moves before it), at most `flip_budget` moves per call (a shorter overload passes
+ * by itself); tiers over
  * budget demote their least valuable flows until back under it (and those of no
  * forecast load below the cut, whatever the excess); backends are refitted from the
  * series of recently ended flows every `refit_ns`: by advance() itself (a fit of the
@@ -73,7 +74,7 @@
  * @note One thread at a time per engine; use one engine per data-path thread. The
  *       callbacks run on the thread calling pfse_engine_process(), and must not call the
  *       engine back. The cluster's control functions may run concurrently on other
- *       threads.
+ *       threads, and so may pfse_engine_refit() (one call at a time per engine).
  */
 #ifndef PFSE_ENGINE_H
 #define PFSE_ENGINE_H
@@ -183,6 +184,7 @@ struct pfse_engine_params {
 					         0 = 1 */
 	struct pfse_allocator allocator;    /**< zero = malloc/free */
 	uint32_t flags;                     /**< PFSE_ENGINE_F_* (since 0.2) */
+	uint32_t reserved;                  /**< zero (the next field's room) */
 };
 
 /** @name Engine flags (struct pfse_engine_params::flags)
