@@ -39,6 +39,11 @@
  *          packets: the ratio is what the predictive layer and dispatch add. Then
  *          maglev-build: one node's health change in a tier of 100 and of 1000 nodes
  *          (rebuild + publication: the health-update latency), median of --reps.
+ *   refit  advance-with-refit: how long pfse_engine_advance() takes when a refit of the
+ *          default backends is due (30 s of flows that end, a refit a second), inline
+ *          against PFSE_ENGINE_F_REFIT_ASYNC (advance() sets the series aside; the
+ *          pfse_engine_refit() call that fits, off the packet path, is refit_call_ns);
+ *          medians over the refits.
  *   lstm   lstm-step-h8/h16: one step of the LSTM backend on a hot state, against a
  *          naive plain-C LSTM step on the same weights (gate-major dot products, libm
  *          expf/tanhf); lstm-update-h8/h16: a flow update through the predictor (log1p,
@@ -95,7 +100,7 @@ static struct capture captures[MAX_CAPTURES];
 static unsigned ncaptures;
 
 static const char *const case_names[] = { "parse", "hash", "table", "predict",
-					  "forecast-quality", "engine", "lstm" };
+					  "forecast-quality", "engine", "lstm", "refit" };
 static const char *opt_fit_series; /* --fit-series: where to write the fitted series */
 static const char *q_lstm_path;    /* --lstm-model: the forecast-quality "lstm" row's model */
 static const char *q_captures[256];
@@ -1525,6 +1530,100 @@ bench_cluster(uint32_t nodes_per_tier, unsigned tiers)
 	return cl;
 }
 
+/* advance() when a refit is due: inline (the fits run in it) or with
+ * PFSE_ENGINE_F_REFIT_ASYNC (it sets the series aside; pfse_engine_refit() fits). Flows of
+ * 10 intervals of 10 ms, 64 at a time, a new set every 100 ms (so that 640 a second end
+ * and leave series), an advance() every 10 ms, a refit due every second, for 30 s of
+ * packet time. `adv` receives the duration of each advance() that had a refit due,
+ * `fit` (async) that of the pfse_engine_refit() call after it; returns how many. */
+static unsigned
+refit_run(uint32_t flags, double *adv, double *fit, unsigned max)
+{
+	struct pfse_cluster *cl = bench_cluster(4, 3);
+	struct pfse_policy_params pp;
+	struct pfse_policy *pol = NULL;
+	struct pfse_engine_params ep;
+	struct pfse_flow_table_params tp;
+	struct pfse_engine *e;
+	struct pfse_pkt pkts[64], *pk[64];
+	struct pfse_decision d[64];
+	uint64_t next = 0;
+	unsigned n = 0;
+
+	pfse_policy_params_init(&pp);
+	pp.cluster = cl;
+	if (pfse_policy_create(&pp, &pol) < 0)
+		exit(1);
+	pfse_flow_table_params_init(&tp);
+	tp.capacity = 1u << 14;
+	tp.interval_ns = 10000000;
+	tp.timeout_tcp_ns = 50000000;
+	pfse_engine_params_init(&ep);
+	ep.cluster = cl;
+	ep.policy = pol;
+	ep.table = &tp;
+	ep.refit_ns = 1000000000ull;
+	ep.flags = flags;
+	if (pfse_engine_create(&ep, &e) < 0)
+		exit(1);
+	for (unsigned step = 0; step < 3000; step++) {
+		uint64_t now = 1000000000ull + step * 10000000ull, t0;
+
+		for (unsigned j = 0; j < 64; j++) {
+			uint32_t f = (step / 10) * 64 + j;
+
+			memset(&pkts[j], 0, sizeof(pkts[j]));
+			pfse_flow_key_set(&pkts[j].key, PFSE_FAMILY_IPV4, &f, "\x0a\0\0\x02",
+					  (uint16_t)(1024 + f % 60000), 443, 6, 0);
+			pkts[j].status = PFSE_PARSE_OK;
+			pkts[j].wirelen = 100 + (uint32_t)((f * 37 + step * 11) % 1400);
+			pkts[j].ts = now + j * 1000;
+			pk[j] = &pkts[j];
+		}
+		if (pfse_engine_classify(e, pk, 64, d) != 64)
+			exit(1);
+		now += 9000000;
+		t0 = bench_now_ns();
+		pfse_engine_advance(e, now, 0);
+		if (next == 0) {
+			next = now + ep.refit_ns; /* the engine's own schedule */
+			continue;
+		}
+		if (now < next)
+			continue;
+		next = now + ep.refit_ns;
+		if (n < max)
+			adv[n] = (double)(bench_now_ns() - t0);
+		if (flags) {
+			t0 = bench_now_ns();
+			sink += (uint64_t)pfse_engine_refit(e);
+			if (n < max)
+				fit[n] = (double)(bench_now_ns() - t0);
+		}
+		n += n < max;
+	}
+	pfse_engine_destroy(e);
+	pfse_policy_destroy(pol);
+	pfse_cluster_destroy(cl);
+	return n;
+}
+
+static void
+case_refit(void)
+{
+	double ai[64], fi[64], aa[64], fa[64];
+	unsigned ni = refit_run(0, ai, fi, 64), na;
+	double inl = bench_median(ai, ni);
+	char extra[160];
+
+	na = refit_run(PFSE_ENGINE_F_REFIT_ASYNC, aa, fa, 64);
+	snprintf(extra, sizeof(extra), "\"refits\":%u,\"backends\":\"default (4)\"", ni);
+	emit("advance-with-refit", "inline", 1, ni, inl, NULL, 0, extra);
+	snprintf(extra, sizeof(extra), "\"refits\":%u,\"refit_call_ns\":%.0f", na,
+		 bench_median(fa, na));
+	emit("advance-with-refit", "async", 1, na, bench_median(aa, na), "inline", inl, extra);
+}
+
 static void
 case_engine(void)
 {
@@ -1957,8 +2056,10 @@ main(int argc, char **argv)
 				return 1;
 		} else if (j == 5) {
 			case_engine();
-		} else {
+		} else if (j == 6) {
 			case_lstm();
+		} else {
+			case_refit();
 		}
 	}
 	return 0;
