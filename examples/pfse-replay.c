@@ -467,6 +467,8 @@ floor_pass(uint64_t *n)
  * time, lengths, status and flags, 24 bytes, not the frame (libpcap reuses its buffer).
  * A parsed packet without a flow in the map (one the map had no room for) goes with its
  * key, in lines touched only then. */
+_Static_assert(PFSE_PKT_F_HASH < (1u << 16), "a record's flags hold every parser flag");
+
 struct rec {
 	uint64_t ts;
 	uint32_t flow; /* flows[] index, or NO_FLOW */
@@ -587,7 +589,7 @@ burst_ready(struct feed *fd)
 }
 
 /* Waits until `ready`: polls a while, then sleeps until the other side, which looks at
- * `sleepers` after each step, wakes it. */
+ * `sleepers` each time it publishes its counter, wakes it. */
 static void
 feed_wait(struct feed *fd, int (*ready)(struct feed *))
 {
@@ -1140,7 +1142,10 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 		if (!nb)
 			break;
 		feed_prefetch_next(&fd);
-		for (unsigned i = 0; i < nb; i++) { /* the packets again, from the records */
+		/* the packets again, from the records: what the engine and the scoring read of a
+		 * parsed packet (status, key, hash, flags, TCP flags, time, lengths); `data` is
+		 * NULL and the offsets 0, which neither reads */
+		for (unsigned i = 0; i < nb; i++) {
 			const struct rec *rc = &bu->rec[i];
 			struct pfse_pkt *p = &pkts[i];
 			const struct fkey *k = rc->flow != NO_FLOW ? &fkeys[rc->flow]
@@ -1158,7 +1163,10 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 			fb[i] = rc->flow != NO_FLOW ? &flows[rc->flow] : NULL;
 		}
 		if (e) {
-			pfse_engine_classify(e, pk, nb, dec);
+			if (pfse_engine_classify(e, pk, nb, dec) < 0) {
+				fprintf(stderr, "pfse-replay: the engine refused a burst\n");
+				exit(1);
+			}
 		} else {
 			for (unsigned i = 0; i < nb; i++)
 				oracle(cl, &pkts[i], fb[i], &dec[i], tier_index, node_down,
@@ -1910,6 +1918,7 @@ main(int argc, char **argv)
 	for (uint32_t i = 0; i < nflows; i++)
 		free(flows[i].series);
 	free(flows);
+	free(fkeys);
 	free(fmap);
 	for (int p = 0; p < P_COUNT; p++) {
 		for (unsigned t = 0; t < MAX_TIERS; t++)
