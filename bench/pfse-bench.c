@@ -596,6 +596,7 @@ make_pattern(uint32_t flows, unsigned n, int zipf)
 struct table_ctx {
 	struct pfse_flow_table *t;
 	const struct pfse_flow_key *keys;
+	const uint64_t *hashes; /* the keys' hashes, as a parser with PFSE_PARSE_F_HASH gives */
 	const uint32_t *idx;
 	unsigned n, burst;
 	uint64_t ts;
@@ -619,6 +620,10 @@ table_update_pass(void *ctx)
 			c->pkts[j].key = c->keys[i + j];
 			c->pkts[j].ts = c->ts;
 			c->pkts[j].flags = j & 1 ? PFSE_PKT_F_REVERSE : 0;
+			if (c->hashes) {
+				c->pkts[j].hash = c->hashes[i + j];
+				c->pkts[j].flags |= PFSE_PKT_F_HASH;
+			}
 		}
 		s += (uint64_t)pfse_flow_table_update_burst(c->t, c->pp, c->burst, flows, NULL);
 		c->ts += 1000;
@@ -663,7 +668,7 @@ dpdk_table_pass(void *ctx)
 #endif
 
 static struct pfse_flow_table *
-table_new(uint32_t flows, size_t *bytes)
+table_new_flags(uint32_t flows, size_t *bytes, uint32_t flags)
 {
 	struct pfse_flow_table_params p;
 	struct pfse_flow_table *t = NULL;
@@ -671,6 +676,8 @@ table_new(uint32_t flows, size_t *bytes)
 
 	pfse_flow_table_params_init(&p);
 	p.capacity = flows;
+	p.flags = flags;
+	p.seed = 0x5eed;
 	p.series_len = 8;
 	p.slot_size = 64;
 	p.new_flow_rate = 0xffffffffu;
@@ -684,6 +691,64 @@ table_new(uint32_t flows, size_t *bytes)
 		exit(1);
 	}
 	return t;
+}
+
+static struct pfse_flow_table *
+table_new(uint32_t flows, size_t *bytes)
+{
+	return table_new_flags(flows, bytes, 0);
+}
+
+static double
+table_fill(struct pfse_flow_table *t, const struct pfse_flow_key *keys, uint32_t flows);
+
+/* table-update on packets that carry their hash (a parser's, with the table's seed):
+ * the table taking it (PFSE_FT_F_PKT_HASH) against the same table hashing each key,
+ * timed alternately on the same Zipf(0.99) sequence. */
+static void
+table_pkt_hash(const struct pfse_flow_key *keys, uint32_t flows)
+{
+	uint32_t *idx = make_pattern(flows, opt_samples, 1);
+	struct pfse_flow_key *seq = malloc((size_t)opt_samples * sizeof(*seq));
+	uint64_t *hv = malloc((size_t)opt_samples * sizeof(*hv));
+	struct pfse_flow_table *t[2];
+	struct table_ctx c[2];
+	size_t bytes;
+	double ns, bns;
+	char extra[128];
+
+	if (!idx || !seq || !hv)
+		exit(1);
+	for (unsigned i = 0; i < opt_samples; i++) {
+		seq[i] = keys[idx[i]];
+		pfse_flow_key_hash(&seq[i], 0x5eed, &hv[i]);
+	}
+	for (int k = 0; k < 2; k++) {
+		t[k] = table_new_flags(flows, &bytes,
+				       PFSE_FT_F_FIXED_SEED | (k ? 0 : PFSE_FT_F_PKT_HASH));
+		table_fill(t[k], keys, flows);
+		memset(&c[k], 0, sizeof(c[k]));
+		c[k].t = t[k];
+		c[k].keys = seq;
+		c[k].hashes = hv;
+		c[k].n = opt_samples;
+		c[k].burst = 32;
+		c[k].ts = 2000000000ull;
+		for (unsigned j = 0; j < PFSE_BURST_MAX; j++) {
+			c[k].pkts[j].status = PFSE_PARSE_OK;
+			c[k].pkts[j].wirelen = 100 + j;
+			c[k].pp[j] = &c[k].pkts[j];
+		}
+	}
+	measure_pair(table_update_pass, &c[0], table_update_pass, &c[1],
+		     opt_samples / 32 * 32, &ns, &bns, &emit_ratio);
+	snprintf(extra, sizeof(extra), "\"flows\":%u,\"dist\":\"zipf0.99\"", flows);
+	emit("table-update-pkt-hash", "ipv6", 32, flows, ns, "table-update", bns, extra);
+	for (int k = 0; k < 2; k++)
+		pfse_flow_table_destroy(t[k]);
+	free(hv);
+	free(seq);
+	free(idx);
 }
 
 /* Inserts every flow once, in bursts of 32; returns ns per insert. */
@@ -818,6 +883,7 @@ case_table(void)
 			baseline_dpdk_table_destroy();
 #endif
 		pfse_flow_table_destroy(t);
+		table_pkt_hash(keys, flows);
 		free(keys);
 	}
 }

@@ -58,7 +58,7 @@
 
 #define NS_PER_S 1000000000ull
 
-#define KNOWN_FLAGS (PFSE_FT_F_FIXED_SEED | PFSE_FT_F_NO_SERIES)
+#define KNOWN_FLAGS (PFSE_FT_F_FIXED_SEED | PFSE_FT_F_NO_SERIES | PFSE_FT_F_PKT_HASH)
 
 struct ft_bucket {
 	uint16_t tag[BUCKET_SLOTS];
@@ -84,6 +84,7 @@ struct pfse_flow_table {
 	uint32_t slot_off;   /* offset of the slot in a cold record */
 	uint32_t slot_size;
 	uint64_t seed;
+	int pkt_hash;        /* PFSE_FT_F_PKT_HASH */
 	uint64_t interval;
 	uint64_t timeout[4];
 	uint32_t eviction;
@@ -145,7 +146,8 @@ load_params(const struct pfse_flow_table_params *p, struct pfse_flow_table_param
 				     sizeof(prm->capacity), p);
 	if (r < 0)
 		return r;
-	if (prm->flags & ~KNOWN_FLAGS)
+	if ((prm->flags & ~KNOWN_FLAGS) ||
+	    ((prm->flags & PFSE_FT_F_PKT_HASH) && !(prm->flags & PFSE_FT_F_FIXED_SEED)))
 		return -EINVAL;
 	if (prm->capacity == 0)
 		prm->capacity = 65536;
@@ -355,6 +357,7 @@ pfse_flow_table_create(const struct pfse_flow_table_params *p, struct pfse_flow_
 	t->slot_off = g.series_len * 6;
 	t->slot_size = g.slot_size;
 	t->seed = seed;
+	t->pkt_hash = (prm.flags & PFSE_FT_F_PKT_HASH) != 0;
 	t->interval = prm.interval_ns;
 	t->timeout[PFSE_FT_TIMEOUT_TCP] = prm.timeout_tcp_ns;
 	t->timeout[PFSE_FT_TIMEOUT_TCP_CLOSING] = prm.timeout_tcp_closing_ns;
@@ -822,9 +825,9 @@ insert(struct pfse_flow_table *t, const struct pfse_pkt *pkt, uint64_t ts, uint3
  * (skipped). The lookups proper then run in packet order on cached lines.
  */
 static inline void
-prefetch_burst(struct pfse_flow_table *t, const struct pfse_flow_key *const keys[], unsigned n,
-	       uint32_t b1[], uint32_t b2[], uint16_t tag[], uint32_t cand[], uint8_t cslot[],
-	       bool both_lines)
+prefetch_burst(struct pfse_flow_table *t, const struct pfse_flow_key *const keys[],
+	       const uint64_t *hashes, unsigned n, uint32_t b1[], uint32_t b2[], uint16_t tag[],
+	       uint32_t cand[], uint8_t cslot[], bool both_lines)
 {
 	uint64_t second = 0;
 
@@ -832,7 +835,7 @@ prefetch_burst(struct pfse_flow_table *t, const struct pfse_flow_key *const keys
 		cand[i] = PFSE_FLOW_NONE;
 		if (pfse_unlikely(!keys[i]))
 			continue;
-		buckets_of(t, key_hash(t, keys[i]), &b1[i], &b2[i], &tag[i]);
+		buckets_of(t, hashes ? hashes[i] : key_hash(t, keys[i]), &b1[i], &b2[i], &tag[i]);
 		__builtin_prefetch(&t->buckets[b1[i]]);
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -953,12 +956,40 @@ update_flow(struct pfse_flow_table *t, uint32_t f, struct ft_bucket *b, unsigned
 	return closed;
 }
 
+/* PFSE_FT_F_PKT_HASH: the packets' own hashes (the table's for those without one), if the
+ * first one given is the table's; 0 (counted) if not, and the burst is hashed here. */
+static int
+pkt_hashes(struct pfse_flow_table *t, struct pfse_pkt *const pkts[],
+	   const struct pfse_flow_key *const keys[], unsigned n, uint64_t hv[])
+{
+	int checked = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!keys[i])
+			continue;
+		if (!(pkts[i]->flags & PFSE_PKT_F_HASH)) {
+			hv[i] = key_hash(t, keys[i]);
+			continue;
+		}
+		hv[i] = pkts[i]->hash;
+		if (!checked) {
+			checked = 1;
+			if (pfse_unlikely(hv[i] != key_hash(t, keys[i]))) {
+				t->st.hash_mismatch++;
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
 static inline __attribute__((always_inline)) int
 update_burst(struct pfse_flow_table *t, struct pfse_pkt *const pkts[], unsigned n,
 	     uint32_t flows[], struct pfse_flow_masks *masks, struct pfse_ft_event *ev)
 {
 	const struct pfse_flow_key *keys[PFSE_BURST_MAX];
 	uint32_t b1[PFSE_BURST_MAX], b2[PFSE_BURST_MAX], cand[PFSE_BURST_MAX];
+	uint64_t hv[PFSE_BURST_MAX];
 	uint16_t tag[PFSE_BURST_MAX];
 	uint8_t cslot[PFSE_BURST_MAX];
 	struct pfse_flow_masks m = { 0, 0, 0, 0 };
@@ -978,7 +1009,10 @@ update_burst(struct pfse_flow_table *t, struct pfse_pkt *const pkts[], unsigned 
 	/* Passes 1-3 (prefetch_burst): hash, fetch buckets and candidate records. */
 	for (unsigned i = 0; i < n; i++)
 		keys[i] = pkts[i]->status == PFSE_PARSE_OK ? &pkts[i]->key : NULL;
-	prefetch_burst(t, keys, n, b1, b2, tag, cand, cslot, true);
+	if (t->pkt_hash && pkt_hashes(t, pkts, keys, n, hv))
+		prefetch_burst(t, keys, hv, n, b1, b2, tag, cand, cslot, true);
+	else
+		prefetch_burst(t, keys, NULL, n, b1, b2, tag, cand, cslot, true);
 	/* Last pass, in packet order: verify, insert, update. The table's time and counters
 	 * live in locals for the burst (an insert's eviction callback may read stats, so
 	 * they are written back before any insert). */
@@ -1123,7 +1157,7 @@ pfse_flow_table_lookup_burst(struct pfse_flow_table *t, const struct pfse_flow_k
 	}
 	for (unsigned i = 0; i < n; i++)
 		kp[i] = &keys[i];
-	prefetch_burst(t, kp, n, b1, b2, tag, cand, cslot, false);
+	prefetch_burst(t, kp, NULL, n, b1, b2, tag, cand, cslot, false);
 	for (unsigned i = 0; i < n; i++) {
 		struct ft_bucket *b;
 		unsigned s;

@@ -582,6 +582,85 @@ START_TEST(expiry_budget_and_pause)
 }
 END_TEST
 
+static void
+tweak_pkt_hash(struct pfse_flow_table_params *p)
+{
+	p->flags |= PFSE_FT_F_PKT_HASH;
+}
+
+/* Bursts of 32 packets of 3000 flows (a fixed pseudo-random order) through two tables of
+ * seed 1234, one taking the packets' hashes (`seed`'s, PFSE_PKT_F_HASH); packet `bad` of
+ * every burst (if below 32) carries a hash of seed 99 instead. Returns how many packets
+ * got a different flow handle in the two tables; *mismatch: the second table's
+ * hash_mismatch. */
+static unsigned
+pkt_hash_run(uint64_t seed, unsigned bad, uint64_t *mismatch)
+{
+	struct pfse_flow_table *plain = mktable(8192, NULL), *ph = mktable(8192, tweak_pkt_hash);
+	struct pfse_flow_table_stats sa, sb;
+	uint64_t r = 88172645463325252ull;
+	unsigned differ = 0;
+
+	for (unsigned b = 0; b < 500; b++) {
+		struct pfse_pkt pk[32], *pp[32];
+		uint32_t fa[32], fb[32];
+		struct pfse_flow_masks m;
+
+		for (unsigned i = 0; i < 32; i++) {
+			r ^= r << 13;
+			r ^= r >> 7;
+			r ^= r << 17;
+			mkpkt(&pk[i], (uint32_t)(r % 3000), 17, SEC + b * MS, 100, 0);
+			ck_assert_int_eq(pfse_flow_key_hash(&pk[i].key, i == bad ? 99 : seed,
+							    &pk[i].hash),
+					 0);
+			pk[i].flags |= PFSE_PKT_F_HASH;
+			pp[i] = &pk[i];
+		}
+		ck_assert_int_eq(pfse_flow_table_update_burst(plain, pp, 32, fa, &m), 32);
+		ck_assert_int_eq(pfse_flow_table_update_burst(ph, pp, 32, fb, &m), 32);
+		for (unsigned i = 0; i < 32; i++)
+			differ += fa[i] != fb[i];
+	}
+	pfse_flow_table_stats_init(&sa);
+	pfse_flow_table_stats_init(&sb);
+	ck_assert_int_eq(pfse_flow_table_stats(plain, &sa), 0);
+	ck_assert_int_eq(pfse_flow_table_stats(ph, &sb), 0);
+	ck_assert_uint_eq(sa.hash_mismatch, 0);
+	*mismatch = sb.hash_mismatch;
+	pfse_flow_table_destroy(plain);
+	pfse_flow_table_destroy(ph);
+	return differ;
+}
+
+START_TEST(packet_hashes)
+{
+	uint64_t mm;
+
+	/* the table's own hashes: the same flows as hashing the keys, nothing counted */
+	ck_assert_uint_eq(pkt_hash_run(1234, 32, &mm), 0);
+	ck_assert_uint_eq(mm, 0);
+	/* another seed's: every burst caught on its first packet, hashed by the table */
+	ck_assert_uint_eq(pkt_hash_run(99, 32, &mm), 0);
+	ck_assert_uint_eq(mm, 500);
+	/* one wrong hash after the checked first packet is taken as it is (the hashes are
+	 * used, not recomputed): that packet's flow is looked up elsewhere */
+	ck_assert_uint_gt(pkt_hash_run(1234, 5, &mm), 0);
+	ck_assert_uint_eq(mm, 0);
+	/* the flag needs a fixed seed */
+	{
+		struct pfse_flow_table_params p;
+		struct pfse_flow_table *t = NULL;
+
+		pfse_flow_table_params_init(&p);
+		p.capacity = 64;
+		p.flags = PFSE_FT_F_PKT_HASH;
+		ck_assert_int_eq(pfse_flow_table_create(&p, &t), -EINVAL);
+		ck_assert_ptr_null(t);
+	}
+}
+END_TEST
+
 START_TEST(delete_and_iterate)
 {
 	struct pfse_flow_table *t = mktable(100, NULL);
@@ -1029,6 +1108,7 @@ flow_table_suite(void)
 	tcase_add_test(tc, unparsed_not_tracked);
 	tcase_add_test(tc, burst_same_flow);
 	tcase_add_test(tc, delete_and_iterate);
+	tcase_add_test(tc, packet_hashes);
 	tcase_add_test(tc, versioned_outputs);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("intervals");

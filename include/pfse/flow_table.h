@@ -85,6 +85,14 @@ extern "C" {
 #define PFSE_FT_F_FIXED_SEED (1u << 0)
 /** Keep no series (W = 0): for online models that need only the closing sample. */
 #define PFSE_FT_F_NO_SERIES (1u << 1)
+/** Take each packet's hash (pfse_pkt::hash, with PFSE_PKT_F_HASH) instead of hashing its
+ * key again: the packets come from a parser made with PFSE_PARSE_F_HASH |
+ * PFSE_PARSE_F_FIXED_SEED and this table's `seed` (requires PFSE_FT_F_FIXED_SEED). The
+ * first packet with a hash in each burst is checked: if its hash is not the table's, the
+ * burst is hashed by the table and counted (pfse_flow_table_stats::hash_mismatch). A
+ * wrong hash on another packet costs that packet its flow (it is looked up, or created,
+ * where its hash points), never memory safety. (since 0.2) */
+#define PFSE_FT_F_PKT_HASH (1u << 2)
 /** @} */
 
 /** @name Eviction policies (struct pfse_flow_table_params::eviction)
@@ -231,6 +239,8 @@ struct pfse_flow_table_stats {
 	uint64_t deleted;         /**< flows removed by pfse_flow_table_delete() */
 	uint64_t samples;         /**< interval samples closed (zero samples included) */
 	uint64_t clamped;         /**< packets whose timestamp went backwards */
+	uint64_t hash_mismatch;   /**< bursts whose packets' hashes were not the table's
+				       (PFSE_FT_F_PKT_HASH), hashed by the table instead */
 };
 
 /**
