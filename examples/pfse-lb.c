@@ -6,7 +6,8 @@
  * node's own pcap (`forward`) and the local path's to local.pcap (`transmit`: packets the
  * parser refused, and flows on no tier). Health events change nodes during the replay,
  * on the capture's clock. The engine's model refits run on a control thread of their
- * own (PFSE_ENGINE_F_REFIT_ASYNC, pfse_engine_refit()), off the packet path.
+ * own (PFSE_ENGINE_F_REFIT_ASYNC, pfse_engine_refit()), off the packet path, and its
+ * flow table takes the parser's hashes (the parser's seed, PFSE_FT_F_PKT_HASH).
  *
  *   pfse-lb [-d DIR] [--nodes N] [--hp-nodes N] [--bw-mbps X] [--fail NODE@S]...
  *           [--drain NODE@S]... [--up NODE@S]... [--verify] CAPTURE
@@ -339,6 +340,7 @@ main(int argc, char **argv)
 	struct pfse_engine_params ep;
 	struct pfse_parser_params pp;
 	struct pfse_io_ops io;
+	struct pfse_flow_table_params ftp;
 	struct control ctl = { NULL, 0, 0 };
 	pthread_t ctl_th;
 	struct pfse_policy *policy = NULL;
@@ -478,24 +480,30 @@ main(int argc, char **argv)
 	io.forward = on_forward;
 	io.rewrite = on_rewrite;
 	io.transmit = on_transmit;
+	/* the parser hashes each key (with a random seed); the engine's flow table takes
+	 * those hashes instead of hashing the keys again: same seed, PFSE_FT_F_PKT_HASH */
+	pfse_parser_params_init(&pp);
+	pp.linktype = (uint32_t)pcap_datalink(pc);
+	pp.flags = PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH;
+	if ((r = pfse_parser_create(&pp, &parser)) < 0) {
+		fprintf(stderr, "pfse-lb: link type %d: %s\n", pcap_datalink(pc), pfse_strerror(r));
+		return 1;
+	}
+	pfse_flow_table_params_init(&ftp);
+	ftp.flags = PFSE_FT_F_FIXED_SEED | PFSE_FT_F_PKT_HASH;
+	pfse_parser_seed(parser, &ftp.seed);
 	pfse_engine_params_init(&ep);
 	ep.cluster = lb.cl;
 	ep.policy = policy;
 	ep.io = &io;
 	ep.user = &lb;
+	ep.table = &ftp;
 	ep.flags = PFSE_ENGINE_F_REFIT_ASYNC; /* fits on the control thread */
 	if ((r = pfse_engine_create(&ep, &e)) < 0)
 		goto fail;
 	ctl.e = e;
 	if (pthread_create(&ctl_th, NULL, control_main, &ctl) != 0) {
 		fprintf(stderr, "pfse-lb: cannot start the control thread\n");
-		return 1;
-	}
-	pfse_parser_params_init(&pp);
-	pp.linktype = (uint32_t)pcap_datalink(pc);
-	pp.flags = PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH;
-	if ((r = pfse_parser_create(&pp, &parser)) < 0) {
-		fprintf(stderr, "pfse-lb: link type %d: %s\n", pcap_datalink(pc), pfse_strerror(r));
 		return 1;
 	}
 	lb.fcap = 1u << 20;
@@ -570,11 +578,16 @@ main(int argc, char **argv)
 	       (unsigned long long)lb.moves_other, (unsigned long long)lb.to_down);
 	{
 		struct pfse_engine_stats st;
+		struct pfse_flow_table_stats fst;
 
 		st.size = sizeof(st);
 		pfse_engine_stats(e, &st);
 		printf("model fits on the control thread: %lu (%llu backend refits in place)\n",
 		       ctl.fits, (unsigned long long)st.refits);
+		pfse_flow_table_stats_init(&fst);
+		pfse_flow_table_stats(pfse_engine_table(e), &fst);
+		printf("flow table: the parser's hashes taken (%llu bursts refused them)\n",
+		       (unsigned long long)fst.hash_mismatch);
 	}
 	fflush(stdout);
 	r = 0;
