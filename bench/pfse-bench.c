@@ -24,7 +24,9 @@
  *          uniformly and Zipf(0.99)), table-lookup (lookup only) and table-insert (fill
  *          an empty table). Baseline: DPDK rte_hash (rte_hash_crc) with
  *          rte_hash_lookup_bulk_data + the same counter update, and rte_hash_add_key_data.
- *          Each line reports bytes per flow of both.
+ *          Each line reports bytes per flow of both. table-update-pkt-hash: Zipf(0.99)
+ *          packets carrying their parser hash, the table taking it (PFSE_FT_F_PKT_HASH)
+ *          against the same table hashing each key, timed alternately.
  *   predict the forecasting backends: predict-holt-update (pfse_predictor_observe with
  *          the Holt backend on the state of a random flow among --flows, states laid out
  *          as flow-table slots; also on one hot state), baseline nDPI's
