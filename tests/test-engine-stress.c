@@ -46,6 +46,26 @@ env_num(const char *name, unsigned long def)
 	return v && *v ? strtoul(v, NULL, 0) : def;
 }
 
+static void
+next_rng(uint64_t *r)
+{
+	*r ^= *r << 13;
+	*r ^= *r >> 7;
+	*r ^= *r << 17;
+}
+
+/* A parsed TCP packet of flow number `f` (to port 443). */
+static void
+mkpkt(struct pfse_pkt *p, uint32_t f, uint32_t len, uint64_t ts)
+{
+	memset(p, 0, sizeof(*p));
+	pfse_flow_key_set(&p->key, PFSE_FAMILY_IPV4, &f, "\x0a\0\0\x02",
+			  (uint16_t)(1024 + f % 50000), 443, 6, 0);
+	p->status = PFSE_PARSE_OK;
+	p->wirelen = len;
+	p->ts = ts;
+}
+
 static void *
 control(void *arg)
 {
@@ -148,18 +168,8 @@ START_TEST(health_flips_during_bursts)
 		uint32_t g1[NODES], g2[NODES];
 
 		for (unsigned i = 0; i < 32; i++) {
-			uint32_t f;
-
-			rng ^= rng << 13;
-			rng ^= rng >> 7;
-			rng ^= rng << 17;
-			f = (uint32_t)(rng % 100000);
-			memset(&pk[i], 0, sizeof(pk[i]));
-			pfse_flow_key_set(&pk[i].key, PFSE_FAMILY_IPV4, &f, "\x0a\0\0\x02",
-					  (uint16_t)(1024 + f % 50000), 443, 6, 0);
-			pk[i].status = PFSE_PARSE_OK;
-			pk[i].wirelen = 64 + (uint32_t)(rng >> 54);
-			pk[i].ts = ts;
+			next_rng(&rng);
+			mkpkt(&pk[i], (uint32_t)(rng % 100000), 64 + (uint32_t)(rng >> 54), ts);
 			pp32[i] = &pk[i];
 		}
 		ts += 20000; /* 32 packets per 20 us */
@@ -282,18 +292,9 @@ START_TEST(refits_off_the_packet_path)
 		struct pfse_decision d[32];
 
 		for (unsigned i = 0; i < 32; i++) {
-			uint32_t f;
-
-			rng ^= rng << 13;
-			rng ^= rng >> 7;
-			rng ^= rng << 17;
-			f = (uint32_t)(rng % 1000 + 1000 * (ts / 20000000));
-			memset(&pk[i], 0, sizeof(pk[i]));
-			pfse_flow_key_set(&pk[i].key, PFSE_FAMILY_IPV4, &f, "\x0a\0\0\x02",
-					  (uint16_t)(1024 + f % 50000), 443, 6, 0);
-			pk[i].status = PFSE_PARSE_OK;
-			pk[i].wirelen = 64 + (uint32_t)(rng >> 53);
-			pk[i].ts = ts;
+			next_rng(&rng);
+			mkpkt(&pk[i], (uint32_t)(rng % 1000 + 1000 * (ts / 20000000)),
+			      64 + (uint32_t)(rng >> 53), ts);
 			pp32[i] = &pk[i];
 		}
 		ts += 20000; /* 32 packets per 20 us */
