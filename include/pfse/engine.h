@@ -365,8 +365,8 @@ pfse_engine_history(struct pfse_engine *e);
  * Fits the engine's built-in backends on the series advance() set aside (engines created
  * with PFSE_ENGINE_F_REFIT_ASYNC), on the calling thread: the fit (GSL's, 17.6 ms for
  * the default backends in `pfse-bench --case refit`) runs here, not on the packet path.
- * It may run while the engine's thread calls classify(), process() and advance(); the engine's next advance()
- * puts the new parameters in place. The fits start from the parameters in place when the
+ * It may run while the engine's thread calls classify(), process() and advance(); the
+ * engine's next advance() puts the new parameters in place. The fits start from the parameters in place when the
  * series were set aside, so they give what advance() would have fitted itself. One call
  * at a time per engine fits (another one at the same time returns 0), and never during
  * pfse_engine_destroy().
