@@ -366,10 +366,10 @@ pfse_engine_history(struct pfse_engine *e);
  * with PFSE_ENGINE_F_REFIT_ASYNC), on the calling thread: the fit (GSL's, 17.6 ms for
  * the default backends in `pfse-bench --case refit`) runs here, not on the packet path.
  * It may run while the engine's thread calls classify(), process() and advance(); the
- * engine's next advance() puts the new parameters in place. The fits start from the parameters in place when the
- * series were set aside, so they give what advance() would have fitted itself. One call
- * at a time per engine fits (another one at the same time returns 0), and never during
- * pfse_engine_destroy().
+ * engine's next advance() puts the new parameters in place. The fits start from the
+ * parameters in place when the series were set aside, so they give what advance() would
+ * have fitted itself. One call at a time per engine fits (another one at the same time
+ * returns 0), and never during pfse_engine_destroy().
  * @param e Engine.
  * @return 1 if it fitted (or tried to: a backend whose fit fails keeps its parameters),
  *         0 if there was nothing to fit (no refit due since the last, or one not yet put
