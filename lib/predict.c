@@ -1474,6 +1474,24 @@ aicc_of(double sse, uint32_t nobs, unsigned k)
 	return aic + 2.0 * k * (k + 1) / (nobs - k - 1);
 }
 
+/* The unconstrained point of the parameters in place (u of ets_normal_impl()), if each is
+ * strictly inside its range (a sigmoid reaches neither end). */
+static bool
+ets_point_of(const struct pfse_model_params *m, bool trend, bool hw, bool damped, double u[3])
+{
+	double v[3] = { m->alpha, trend ? m->beta : 0.5,
+			hw	 ? m->gamma
+			: damped ? (m->phi - PHI_LO) / (PHI_HI - PHI_LO)
+				 : 0.5 };
+
+	for (unsigned i = 0; i < 3; i++) {
+		if (!(v[i] > 0 && v[i] < 1))
+			return false;
+		u[i] = log(v[i] / (1 - v[i]));
+	}
+	return isfinite(u[0]) && isfinite(u[1]) && isfinite(u[2]);
+}
+
 /* The built-ins' fit: see pfse_predictor_fit() in predict.h. */
 static int
 builtin_fit(struct pfse_predictor *pred, struct fit_data *fd, uint64_t total, uint32_t flags,
@@ -1516,6 +1534,18 @@ builtin_fit(struct pfse_predictor *pred, struct fit_data *fd, uint64_t total, ui
 						memcpy(best, u, sizeof(u));
 					}
 				}
+		/* and the parameters in place: a refit on series that have barely changed
+		 * since the last fit starts at its optimum (one pass, not a walk of 18
+		 * iterations to it: pfse-replay's Holt refits) */
+		if (ets_point_of(&pred->params, trend, pred->ops == &builtin_ops[B_HW],
+				 third && pred->ops != &builtin_ops[B_HW], u)) {
+			double f = fn(u, fd, NULL, NULL);
+
+			if (f <= bestf) {
+				bestf = f;
+				memcpy(best, u, sizeof(u));
+			}
+		}
 		if (!isfinite(bestf))
 			return -ERANGE;
 		r = pfse_fitter_lm(dim, fn, fd, best, 100, &fmin, &it);

@@ -936,6 +936,40 @@ START_TEST(fit_ets)
 }
 END_TEST
 
+/* A refit starts from the parameters in place when they beat the start grid: on the same
+ * series it ends where the first fit did, in fewer iterations (the engine refits every
+ * 10 s on series that have mostly not changed), for each smoothing model. */
+START_TEST(fit_ets_starts_from_the_last_fit)
+{
+	static const char *const names[] = { "ses", "holt", "holt", "holt-winters" };
+	const unsigned n7 = sizeof(pv_noisy_trend) / sizeof(pv_noisy_trend[0]);
+	const unsigned n3 = sizeof(pv_season) / sizeof(pv_season[0]);
+
+	for (unsigned i = 0; i < 4; i++) {
+		struct pfse_fit_report a, b;
+		struct pfse_model_params m;
+		struct pfse_predictor *pred;
+		const double *y = i == 3 ? pv_season : pv_noisy_trend;
+		uint32_t n = i == 3 ? n3 : n7;
+
+		pfse_model_params_init(&m);
+		if (i == 2)
+			m.flags |= PFSE_MODEL_F_DAMPED;
+		if (i == 3)
+			m.period = 7;
+		pred = mkpred(names[i], &m);
+		ck_assert_int_eq(fit1(pred, y, n, 0, &a), 0);
+		ck_assert_uint_gt(a.iterations, 1);
+		ck_assert_int_eq(fit1(pred, y, n, 0, &b), 0);
+		ck_assert_msg(b.iterations < a.iterations, "%s: %u then %u iterations", names[i],
+			      a.iterations, b.iterations);
+		ck_assert_double_le(b.sse, a.sse * (1 + 1e-12));
+		ck_assert_double_eq_tol(b.sse, a.sse, 1e-9 * a.sse);
+		pfse_predictor_destroy(pred);
+	}
+}
+END_TEST
+
 /* ARIMA by conditional sum of squares: coefficients equal scipy's minimum of the same
  * objective, and the AICc choice of the order is the same. */
 START_TEST(fit_arima_css)
@@ -1069,6 +1103,7 @@ predict_suite(void)
 	tc = tcase_create("fit");
 #ifdef PFSE_HAVE_GSL
 	tcase_add_test(tc, fit_ets);
+	tcase_add_test(tc, fit_ets_starts_from_the_last_fit);
 	tcase_add_test(tc, fit_arima_css);
 	tcase_add_test(tc, fit_arima_order_choice);
 #endif

@@ -381,6 +381,8 @@ pfse_fit_report_init(struct pfse_fit_report *r)
  *    PFSE_FIT_F_ORDER every p <= model p and q <= model q is fitted, all conditioned on
  *    the first d + (model p) values so that they are scored on the same observations,
  *    and the smallest AICc kept (k = p + q + [d = 0] + 1 parameters).
+ * Smoothing models start from the best of a coarse grid and the parameters in place (a
+ * refit on series that have barely changed starts at the last optimum).
  * An application backend's `fit` slot is called as is. The model changes in place:
  * existing flow states stay valid.
  *
