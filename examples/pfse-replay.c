@@ -456,7 +456,9 @@ floor_pass(uint64_t *n)
  * on one core and processes on another) and takes bursts from it through a ring; with
  * --threads 1 it fills the same bursts itself. The bursts are the same either way (ended
  * by a change of link type or a health event due), so the scores do not depend on it. */
-#define RING 64          /* bursts in flight */
+/* bursts in flight, 2048 packets: 16 filled whenever the main thread spent a little
+ * longer on a burst (a visit pass of advance(), new flows), and the reader waited */
+#define RING 64
 #define SPINS 4096       /* polls of the ring before a side sleeps */
 
 /* The reader writes a burst, the main thread only reads it: a cache line written on
