@@ -149,7 +149,9 @@ struct pfse_engine {
 								     the built-ins */
 		struct pfse_model_params out[PFSE_ENGINE_BACKENDS_MAX];
 		uint8_t ok[PFSE_ENGINE_BACKENDS_MAX];
+		uint32_t fit_flags; /* PFSE_FIT_F_* of these fits */
 	} job;
+	uint32_t nfits; /* refits run or set aside (fit_flags_next()) */
 	struct pfse_engine_stats st;
 	struct pfse_allocator alloc;
 };
@@ -1336,17 +1338,31 @@ pool_series(const struct pfse_engine *e, const double *ser[], uint32_t lens[])
 	return n;
 }
 
+/* Refits start from the parameters in place alone (PFSE_FIT_F_WARM: the series of the last
+ * 10 s change little, and the grid of starts is most of a fit's time), but the first and
+ * every REFIT_GRID_EVERY-th, which start from the grid too, so that a fit drawn into
+ * another basin by the traffic finds it within that many refits. */
+#define REFIT_GRID_EVERY 8u
+
+static uint32_t
+fit_flags_next(struct pfse_engine *e)
+{
+	return e->nfits++ % REFIT_GRID_EVERY ? PFSE_FIT_F_WARM : 0;
+}
+
 static int
 refit(struct pfse_engine *e)
 {
 	const double *ser[1024];
 	uint32_t lens[1024];
 	unsigned n = pool_series(e, ser, lens), ok = 0;
+	uint32_t flags;
 
 	if (n < 16)
 		return 0;
+	flags = fit_flags_next(e);
 	for (unsigned b = 0; b < e->npred; b++)
-		ok += pfse_predictor_fit(e->pred[b], ser, lens, n, 0, NULL) == 0;
+		ok += pfse_predictor_fit(e->pred[b], ser, lens, n, flags, NULL) == 0;
 	e->st.refits += ok;
 	return (int)ok;
 }
@@ -1364,14 +1380,17 @@ refit_stage(struct pfse_engine *e)
 	size_t at = 0;
 
 	/* a job no thread has taken yet is taken back, to be set aside again with the newer
-	 * series (the refit thread takes a job with the same exchange, READY -> RUNNING) */
-	if (!atomic_compare_exchange_strong_explicit(&e->job.state, &st, JOB_IDLE,
-						     memory_order_acquire, memory_order_relaxed) &&
-	    st != JOB_IDLE)
+	 * series (the refit thread takes a job with the same exchange, READY -> RUNNING); it
+	 * never ran, so it does not count */
+	if (atomic_compare_exchange_strong_explicit(&e->job.state, &st, JOB_IDLE,
+						    memory_order_acquire, memory_order_relaxed))
+		e->nfits--;
+	else if (st != JOB_IDLE)
 		return;
 	n = pool_series(e, ser, lens);
 	if (n < 16)
 		return;
+	e->job.fit_flags = fit_flags_next(e);
 	for (unsigned k = 0; k < n; k++) {
 		memcpy(e->job.ser + at, ser[k], lens[k] * sizeof(double));
 		e->job.lens[k] = lens[k];
@@ -1424,7 +1443,8 @@ pfse_engine_refit(struct pfse_engine *e)
 	for (unsigned b = 0; b < e->npred; b++) {
 		e->job.ok[b] = 0;
 		if (!e->job.pred[b] ||
-		    pfse_predictor_fit(e->job.pred[b], ser, e->job.lens, e->job.n, 0, NULL) < 0)
+		    pfse_predictor_fit(e->job.pred[b], ser, e->job.lens, e->job.n,
+				       e->job.fit_flags, NULL) < 0)
 			continue;
 		pfse_model_params_init(&e->job.out[b]);
 		pfse_predictor_model_params(e->job.pred[b], &e->job.out[b]);

@@ -1475,7 +1475,7 @@ aicc_of(double sse, uint32_t nobs, unsigned k)
 }
 
 /* The unconstrained point of the parameters in place (u of ets_normal_impl()), if each is
- * strictly inside its range (a sigmoid reaches neither end). */
+ * strictly inside its range (a sigmoid reaches neither end); `u` is left alone if not. */
 static bool
 ets_point_of(const struct pfse_model_params *m, bool trend, bool hw, bool damped, double u[3])
 {
@@ -1483,13 +1483,17 @@ ets_point_of(const struct pfse_model_params *m, bool trend, bool hw, bool damped
 			hw	 ? m->gamma
 			: damped ? (m->phi - PHI_LO) / (PHI_HI - PHI_LO)
 				 : 0.5 };
+	double w[3];
 
 	for (unsigned i = 0; i < 3; i++) {
 		if (!(v[i] > 0 && v[i] < 1))
 			return false;
-		u[i] = log(v[i] / (1 - v[i]));
+		w[i] = log(v[i] / (1 - v[i]));
+		if (!isfinite(w[i]))
+			return false;
 	}
-	return isfinite(u[0]) && isfinite(u[1]) && isfinite(u[2]);
+	memcpy(u, w, sizeof(w));
+	return true;
 }
 
 /* The built-ins' fit: see pfse_predictor_fit() in predict.h. */
@@ -1517,10 +1521,18 @@ builtin_fit(struct pfse_predictor *pred, struct fit_data *fd, uint64_t total, ui
 					: trend			  ? holt_normal
 								  : ses_normal;
 
+		/* the parameters in place: a refit on series that have barely changed since
+		 * the last fit starts at its optimum (one pass, not a walk of 18 iterations to
+		 * it: pfse-replay's Holt refits); with PFSE_FIT_F_WARM, the only start */
+		bool in_place = ets_point_of(&pred->params, trend, pred->ops == &builtin_ops[B_HW],
+					     third && pred->ops != &builtin_ops[B_HW], best);
+
 		fd->np = dim;
 		if (total < 2 * dim + 2)
 			return -ENODATA;
-		for (unsigned i = 0; i < n1; i++)
+		if (in_place)
+			bestf = fn(best, fd, NULL, NULL);
+		for (unsigned i = 0; i < n1 && !(in_place && (flags & PFSE_FIT_F_WARM)); i++)
 			for (unsigned j = 0; j < n2; j++)
 				for (unsigned k = 0; k < n3; k++) {
 					double f;
@@ -1534,18 +1546,6 @@ builtin_fit(struct pfse_predictor *pred, struct fit_data *fd, uint64_t total, ui
 						memcpy(best, u, sizeof(u));
 					}
 				}
-		/* and the parameters in place: a refit on series that have barely changed
-		 * since the last fit starts at its optimum (one pass, not a walk of 18
-		 * iterations to it: pfse-replay's Holt refits) */
-		if (ets_point_of(&pred->params, trend, pred->ops == &builtin_ops[B_HW],
-				 third && pred->ops != &builtin_ops[B_HW], u)) {
-			double f = fn(u, fd, NULL, NULL);
-
-			if (f <= bestf) {
-				bestf = f;
-				memcpy(best, u, sizeof(u));
-			}
-		}
 		if (!isfinite(bestf))
 			return -ERANGE;
 		r = pfse_fitter_lm(dim, fn, fd, best, 100, &fmin, &it);
@@ -1626,7 +1626,7 @@ pfse_predictor_fit(struct pfse_predictor *pred, const double *const series[],
 	uint64_t total = 0;
 	int r;
 
-	if (!pred || !series || !lens || n == 0 || (flags & ~PFSE_FIT_F_ORDER))
+	if (!pred || !series || !lens || n == 0 || (flags & ~(PFSE_FIT_F_ORDER | PFSE_FIT_F_WARM)))
 		return -EINVAL;
 	if (report && (report->size < sizeof(size_t) || report->size > PFSE_PARAMS_SIZE_MAX))
 		return -EINVAL;

@@ -970,6 +970,55 @@ START_TEST(fit_ets_starts_from_the_last_fit)
 }
 END_TEST
 
+/* PFSE_FIT_F_WARM starts from the parameters in place alone: from a start far from the
+ * optimum it walks there (more iterations than from the grid's nearest point, to the same
+ * minimum); parameters at an end of their range get the grid anyway; arima ignores it. */
+START_TEST(fit_warm_skips_the_grid)
+{
+	const unsigned n6 = sizeof(pv_noisy) / sizeof(pv_noisy[0]);
+	struct pfse_fit_report warm, full, end;
+	struct pfse_model_params m, a, b;
+	struct pfse_predictor *pred;
+
+	pfse_model_params_init(&m);
+	m.alpha = 0.97; /* the optimum is 0.19, next to the grid's 0.18 */
+	pred = mkpred("ses", &m);
+	ck_assert_int_eq(fit1(pred, pv_noisy, n6, PFSE_FIT_F_WARM, &warm), 0);
+	pfse_predictor_destroy(pred);
+	pred = mkpred("ses", &m);
+	ck_assert_int_eq(fit1(pred, pv_noisy, n6, 0, &full), 0);
+	pfse_predictor_destroy(pred);
+	ck_assert_msg(warm.iterations > full.iterations + 2, "warm %u, full %u iterations",
+		      warm.iterations, full.iterations);
+	ck_assert_double_eq_tol(warm.sse, pv_fit_ses_alpha[1], 1e-7 * pv_fit_ses_alpha[1]);
+	ck_assert_double_eq_tol(full.sse, pv_fit_ses_alpha[1], 1e-7 * pv_fit_ses_alpha[1]);
+
+	m.alpha = 1; /* no point inside the range: the grid */
+	pred = mkpred("ses", &m);
+	ck_assert_int_eq(fit1(pred, pv_noisy, n6, PFSE_FIT_F_WARM, &end), 0);
+	pfse_predictor_destroy(pred);
+	ck_assert_uint_eq(end.iterations, full.iterations);
+	ck_assert_double_eq(end.sse, full.sse);
+
+	pfse_model_params_init(&m);
+	m.p = 1;
+	m.d = 1;
+	m.q = 1;
+	pred = mkpred("arima", &m);
+	ck_assert_int_eq(fit1(pred, pv_noisy, n6, PFSE_FIT_F_WARM, &warm), 0);
+	pfse_model_params_init(&a);
+	pfse_predictor_model_params(pred, &a);
+	pfse_predictor_destroy(pred);
+	pred = mkpred("arima", &m);
+	ck_assert_int_eq(fit1(pred, pv_noisy, n6, 0, &full), 0);
+	pfse_model_params_init(&b);
+	pfse_predictor_model_params(pred, &b);
+	pfse_predictor_destroy(pred);
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+	ck_assert_double_eq(warm.sse, full.sse);
+}
+END_TEST
+
 /* ARIMA by conditional sum of squares: coefficients equal scipy's minimum of the same
  * objective, and the AICc choice of the order is the same. */
 START_TEST(fit_arima_css)
@@ -1055,6 +1104,7 @@ START_TEST(fit_arguments)
 	ck_assert_int_eq(pfse_predictor_fit(pred, series, NULL, 1, 0, NULL), -EINVAL);
 	ck_assert_int_eq(pfse_predictor_fit(pred, series, lens, 0, 0, NULL), -EINVAL);
 	ck_assert_int_eq(pfse_predictor_fit(pred, series, lens, 1, 1u << 9, NULL), -EINVAL);
+	ck_assert_int_eq(pfse_predictor_fit(pred, series, lens, 1, 1u << 2, NULL), -EINVAL);
 	ck_assert_int_eq(pfse_predictor_fit(pred, series, lens, 1, 0, NULL), -EINVAL); /* NaN */
 #ifdef PFSE_HAVE_GSL
 	ck_assert_int_eq(fit1(pred, pv_level, 2, 0, &rep), -ENODATA);
@@ -1104,6 +1154,7 @@ predict_suite(void)
 #ifdef PFSE_HAVE_GSL
 	tcase_add_test(tc, fit_ets);
 	tcase_add_test(tc, fit_ets_starts_from_the_last_fit);
+	tcase_add_test(tc, fit_warm_skips_the_grid);
 	tcase_add_test(tc, fit_arima_css);
 	tcase_add_test(tc, fit_arima_order_choice);
 #endif

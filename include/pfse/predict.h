@@ -338,6 +338,12 @@ pfse_predictor_forecast(struct pfse_predictor *pred, const void *state, unsigned
  * @{ */
 /** ARIMA: choose p and q (up to the model's p and q) by the smallest AICc. */
 #define PFSE_FIT_F_ORDER (1u << 0)
+/** Smoothing models: start from the parameters in place alone, without the coarse grid
+ * (3 to 27 passes over the series), for a refit on series that changed little since the
+ * last fit; a model whose parameters are at an end of their range still gets the grid.
+ * The fit can then stay in the last fit's basin when another has become the best.
+ * Ignored by arima. @since 0.2 */
+#define PFSE_FIT_F_WARM (1u << 1)
 /** @} */
 
 /** What a fit found. Set `size` (pfse_fit_report_init()) before the call. */
@@ -382,7 +388,8 @@ pfse_fit_report_init(struct pfse_fit_report *r)
  *    the first d + (model p) values so that they are scored on the same observations,
  *    and the smallest AICc kept (k = p + q + [d = 0] + 1 parameters).
  * Smoothing models start from the best of a coarse grid and the parameters in place (a
- * refit on series that have barely changed starts at the last optimum).
+ * refit on series that have barely changed starts at the last optimum), or from the
+ * parameters in place alone with PFSE_FIT_F_WARM.
  * An application backend's `fit` slot is called as is. The model changes in place:
  * existing flow states stay valid.
  *
