@@ -1496,6 +1496,13 @@ ets_point_of(const struct pfse_model_params *m, bool trend, bool hw, bool damped
 	return true;
 }
 
+/* A fit that ends against a limit leaves u far out (alpha = 1 - 2e-9 at u = 20), where the
+ * logistic is flat: the gradient in u vanishes whatever the series, and Levenberg-Marquardt
+ * would stop at once. Such a start competes with its copies with one or more of those
+ * coordinates pulled back to +-U_EDGE (within 0.25% of the limit): one of them wins once
+ * the optimum has left the limit, and LM walks from there. */
+#define U_EDGE 6.0
+
 /* The built-ins' fit: see pfse_predictor_fit() in predict.h. */
 static int
 builtin_fit(struct pfse_predictor *pred, struct fit_data *fd, uint64_t total, uint32_t flags,
@@ -1526,13 +1533,36 @@ builtin_fit(struct pfse_predictor *pred, struct fit_data *fd, uint64_t total, ui
 		 * it: pfse-replay's Holt refits); with PFSE_FIT_F_WARM, the only start */
 		bool in_place = ets_point_of(&pred->params, trend, pred->ops == &builtin_ops[B_HW],
 					     third && pred->ops != &builtin_ops[B_HW], best);
+		bool grid_too = !(in_place && (flags & PFSE_FIT_F_WARM));
 
 		fd->np = dim;
 		if (total < 2 * dim + 2)
 			return -ENODATA;
-		if (in_place)
-			bestf = fn(best, fd, NULL, NULL);
-		for (unsigned i = 0; i < n1 && !(in_place && (flags & PFSE_FIT_F_WARM)); i++)
+		if (in_place) {
+			double at[3];
+			unsigned edge = 0;
+
+			memcpy(at, best, sizeof(at));
+			bestf = fn(at, fd, NULL, NULL);
+			for (unsigned i = 0; i < dim; i++)
+				edge |= (unsigned)(fabs(at[i]) > U_EDGE) << i;
+			/* every non-empty subset of the coordinates at a limit, pulled back */
+			for (unsigned sub = edge; sub; sub = (sub - 1) & edge) {
+				double f;
+
+				memcpy(u, at, sizeof(u));
+				for (unsigned i = 0; i < dim; i++)
+					if (sub >> i & 1)
+						u[i] = at[i] > 0 ? U_EDGE : -U_EDGE;
+				f = fn(u, fd, NULL, NULL);
+				if (f < bestf || !isfinite(bestf)) {
+					bestf = f;
+					memcpy(best, u, sizeof(u));
+				}
+			}
+			grid_too = grid_too || !isfinite(bestf); /* no start in place after all */
+		}
+		for (unsigned i = 0; i < n1 && grid_too; i++)
 			for (unsigned j = 0; j < n2; j++)
 				for (unsigned k = 0; k < n3; k++) {
 					double f;

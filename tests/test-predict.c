@@ -1019,6 +1019,99 @@ START_TEST(fit_warm_skips_the_grid)
 }
 END_TEST
 
+/* A fit that ended against a limit (alpha -> 1, beta -> 0 on drifting seasonal series)
+ * leaves a start where the gradient vanishes; a refit on other series (noise, optimum alpha
+ * 0.12) must still move: pulled back from the limit, the start lets Levenberg-Marquardt walk
+ * (the first refit ends within 0.1% of the optimum, beta staying at its limit, and the next
+ * one reaches it), instead of returning the old parameters after 0 iterations (1.77 times
+ * the SSE). A random walk whose optimum sits next to the limits is fitted as from the grid. */
+static uint64_t xs_state;
+
+static double
+xs_unit(void)
+{
+	xs_state ^= xs_state << 13;
+	xs_state ^= xs_state >> 7;
+	xs_state ^= xs_state << 17;
+	return (double)(xs_state >> 11) / 9007199254740992.0;
+}
+
+enum { EDGE_NS = 40, EDGE_L = 60 };
+
+static void
+fit_edge_series(double a[EDGE_NS][EDGE_L], double b[EDGE_NS][EDGE_L], double c[EDGE_NS][EDGE_L])
+{
+	xs_state = 88172645463325252ull;
+	for (unsigned k = 0; k < EDGE_NS; k++) {
+		double l = 100, l2 = 100;
+
+		for (unsigned t = 0; t < EDGE_L; t++) {
+			l += 1.5 * (xs_unit() - 0.3) + (xs_unit() - 0.5) * 4;
+			a[k][t] = l + 10 * sin(t * 2 * 3.14159265358979323846 / 7) +
+				  (xs_unit() - 0.5) * 6;
+			b[k][t] = 100 + (xs_unit() - 0.5) * 40;
+			l2 += (xs_unit() - 0.5) * 20;
+			c[k][t] = l2 + (xs_unit() - 0.5) * 1.5;
+		}
+	}
+}
+
+static double
+fit_edge(struct pfse_predictor *pred, double y[EDGE_NS][EDGE_L], uint32_t flags,
+	 struct pfse_model_params *m)
+{
+	const double *ser[EDGE_NS];
+	uint32_t lens[EDGE_NS];
+	struct pfse_fit_report rep;
+
+	for (unsigned k = 0; k < EDGE_NS; k++) {
+		ser[k] = y[k];
+		lens[k] = EDGE_L;
+	}
+	pfse_fit_report_init(&rep);
+	ck_assert_int_eq(pfse_predictor_fit(pred, ser, lens, EDGE_NS, flags, &rep), 0);
+	pfse_model_params_init(m);
+	pfse_predictor_model_params(pred, m);
+	return rep.sse;
+}
+
+START_TEST(fit_leaves_a_limit)
+{
+	static double a[EDGE_NS][EDGE_L], b[EDGE_NS][EDGE_L], c[EDGE_NS][EDGE_L];
+	struct pfse_model_params m, at1;
+	struct pfse_predictor *pred, *fresh;
+	double best_b, best_c, sse;
+
+	fit_edge_series(a, b, c);
+	fresh = mkpred("holt", NULL);
+	best_b = fit_edge(fresh, b, 0, &m);
+	ck_assert_double_lt(m.alpha, 0.2);
+	pfse_predictor_destroy(fresh);
+	pfse_model_params_init(&at1);
+	at1.alpha = 1; /* at the limit: no start in place, the grid alone */
+	fresh = mkpred("holt", &at1);
+	best_c = fit_edge(fresh, c, 0, &m);
+	pfse_predictor_destroy(fresh);
+
+	pred = mkpred("holt", NULL);
+	fit_edge(pred, a, 0, &m);
+	ck_assert_double_gt(m.alpha, 1 - 1e-6); /* the premise: against the limits */
+	ck_assert_double_lt(m.beta, 1e-6);
+	sse = fit_edge(pred, b, PFSE_FIT_F_WARM, &m);
+	ck_assert_double_lt(m.alpha, 0.2);
+	ck_assert_double_le(sse, best_b * 1.001);
+	sse = fit_edge(pred, b, PFSE_FIT_F_WARM, &m);
+	ck_assert_double_le(sse, best_b * (1 + 1e-9));
+	pfse_predictor_destroy(pred);
+
+	pred = mkpred("holt", NULL);
+	fit_edge(pred, a, 0, &m);
+	sse = fit_edge(pred, c, 0, &m);
+	ck_assert_double_le(sse, best_c * (1 + 1e-9));
+	pfse_predictor_destroy(pred);
+}
+END_TEST
+
 /* ARIMA by conditional sum of squares: coefficients equal scipy's minimum of the same
  * objective, and the AICc choice of the order is the same. */
 START_TEST(fit_arima_css)
@@ -1155,6 +1248,7 @@ predict_suite(void)
 	tcase_add_test(tc, fit_ets);
 	tcase_add_test(tc, fit_ets_starts_from_the_last_fit);
 	tcase_add_test(tc, fit_warm_skips_the_grid);
+	tcase_add_test(tc, fit_leaves_a_limit);
 	tcase_add_test(tc, fit_arima_css);
 	tcase_add_test(tc, fit_arima_order_choice);
 #endif

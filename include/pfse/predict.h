@@ -342,7 +342,7 @@ pfse_predictor_forecast(struct pfse_predictor *pred, const void *state, unsigned
  * (3 to 27 passes over the series), for a refit on series that changed little since the
  * last fit; a model whose parameters are at an end of their range still gets the grid.
  * The fit can then stay in the last fit's basin when another has become the best.
- * Ignored by arima. @since 0.2 */
+ * Ignored by arima and by application backends. @since 0.2 */
 #define PFSE_FIT_F_WARM (1u << 1)
 /** @} */
 
