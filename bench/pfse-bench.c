@@ -45,7 +45,9 @@
  *          default backends is due (30 s of flows that end, a refit a second), inline
  *          against PFSE_ENGINE_F_REFIT_ASYNC (advance() sets the series aside; the
  *          pfse_engine_refit() call that fits, off the packet path, is refit_call_ns);
- *          medians over the refits.
+ *          medians over the refits, and inline the first refit (first_ns: from the grid
+ *          of starts, on default parameters) and the slowest of the others (max_ns: one
+ *          that also tries the grid, every 8th).
  *   lstm   lstm-step-h8/h16: one step of the LSTM backend on a hot state, against a
  *          naive plain-C LSTM step on the same weights (gate-major dot products, libm
  *          expf/tanhf); lstm-update-h8/h16: a flow update through the predictor (log1p,
@@ -1681,11 +1683,16 @@ case_refit(void)
 {
 	double ai[64], fi[64], aa[64], fa[64];
 	unsigned ni = refit_run(0, ai, fi, 64), na;
-	double inl = bench_median(ai, ni);
-	char extra[160];
+	double first = ni ? ai[0] : 0, max = 0, inl;
+	char extra[200];
 
+	for (unsigned k = 1; k < ni; k++)
+		max = ai[k] > max ? ai[k] : max;
+	inl = bench_median(ai, ni); /* (sorts ai) */
 	na = refit_run(PFSE_ENGINE_F_REFIT_ASYNC, aa, fa, 64);
-	snprintf(extra, sizeof(extra), "\"refits\":%u,\"backends\":\"default (4)\"", ni);
+	snprintf(extra, sizeof(extra),
+		 "\"refits\":%u,\"backends\":\"default (4)\",\"first_ns\":%.0f,\"max_ns\":%.0f",
+		 ni, first, max);
 	emit("advance-with-refit", "inline", 1, ni, inl, NULL, 0, extra);
 	snprintf(extra, sizeof(extra), "\"refits\":%u,\"refit_call_ns\":%.0f", na,
 		 bench_median(fa, na));

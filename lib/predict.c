@@ -1516,23 +1516,23 @@ builtin_fit(struct pfse_predictor *pred, struct fit_data *fd, uint64_t total, ui
 		 * models can have several minima), then Levenberg-Marquardt. */
 		/* alpha .18 .5 .82; beta (trends change slowly) .011 .12 .62 */
 		static const double grid[3] = { -1.5, 0.0, 1.5 }, gridb[3] = { -4.5, -2.0, 0.5 };
-		bool trend = pred->ops == &builtin_ops[B_HOLT] || pred->ops == &builtin_ops[B_HW];
-		bool third = pred->ops == &builtin_ops[B_HW] ||
-			     (pred->ops == &builtin_ops[B_HOLT] &&
-			      (fd->m.flags & PFSE_MODEL_F_DAMPED));
+		bool hw = pred->ops == &builtin_ops[B_HW];
+		bool trend = pred->ops == &builtin_ops[B_HOLT] || hw;
+		bool damped = pred->ops == &builtin_ops[B_HOLT] &&
+			      (fd->m.flags & PFSE_MODEL_F_DAMPED);
+		bool third = hw || damped;
 		unsigned dim = 1 + trend + third, it = 0, n1 = 3, n2 = trend ? 3 : 1;
 		unsigned n3 = third ? 3 : 1;
 		double u[3] = { 0, 0, 0 }, best[3] = { 0, 0, 0 }, bestf = INFINITY, fmin;
-		pfse_fit_normal_fn fn = pred->ops == &builtin_ops[B_HW] ? hw_normal
-					: third			  ? damped_normal
-					: trend			  ? holt_normal
-								  : ses_normal;
+		pfse_fit_normal_fn fn = hw     ? hw_normal
+					: damped ? damped_normal
+					: trend	 ? holt_normal
+						 : ses_normal;
 
 		/* the parameters in place: a refit on series that have barely changed since
 		 * the last fit starts at its optimum (one pass, not a walk of 18 iterations to
 		 * it: pfse-replay's Holt refits); with PFSE_FIT_F_WARM, the only start */
-		bool in_place = ets_point_of(&pred->params, trend, pred->ops == &builtin_ops[B_HW],
-					     third && pred->ops != &builtin_ops[B_HW], best);
+		bool in_place = ets_point_of(&pred->params, trend, hw, damped, best);
 		bool grid_too = !(in_place && (flags & PFSE_FIT_F_WARM));
 
 		fd->np = dim;

@@ -59,12 +59,11 @@
  * budget demote their least valuable flows until back under it (and those of no
  * forecast load below the cut, whatever the excess); backends are refitted from the
  * series of recently ended flows every `refit_ns`: by advance() itself (a fit of the
- * default backends on 1024 series took 3.4 ms in `pfse-bench --case refit`, median of
- * 29, the first and every 8th longer: the packet path waits for it), or, with
+ * default backends on 1024 series took 3.2 ms in `pfse-bench --case refit`, median of
+ * 29, the first 9.7 ms, the others at most 6.7: the packet path waits for it), or, with
  * PFSE_ENGINE_F_REFIT_ASYNC, by pfse_engine_refit() on a thread of the application's, off
- * the packet path. Refits start
- * from the parameters in place (PFSE_FIT_F_WARM), the first and every 8th from a grid of
- * starts as well.
+ * the packet path. Refits start from the parameters in place (PFSE_FIT_F_WARM), the first
+ * and every 8th from a grid of starts as well.
  *
  * pfse_engine_process() does what the pseudocode of the concept does with each packet:
  * a flow shunted to a tier with nodes goes to `forward(pkt, node)`; any other goes to
@@ -366,7 +365,7 @@ pfse_engine_history(struct pfse_engine *e);
 
 /**
  * Fits the engine's built-in backends on the series advance() set aside (engines created
- * with PFSE_ENGINE_F_REFIT_ASYNC), on the calling thread: the fit (GSL's, 3.3 ms for
+ * with PFSE_ENGINE_F_REFIT_ASYNC), on the calling thread: the fit (GSL's, 3.2 ms for
  * the default backends in `pfse-bench --case refit`) runs here, not on the packet path.
  * It may run while the engine's thread calls classify(), process() and advance(); the
  * engine's next advance() puts the new parameters in place. The fits start from the
