@@ -1364,6 +1364,8 @@ refit(struct pfse_engine *e)
 	for (unsigned b = 0; b < e->npred; b++)
 		ok += pfse_predictor_fit(e->pred[b], ser, lens, n, flags, NULL) == 0;
 	e->st.refits += ok;
+	if (!(flags & PFSE_FIT_F_WARM))
+		e->st.refits_grid += ok;
 	return (int)ok;
 }
 
@@ -1419,6 +1421,8 @@ refit_adopt(struct pfse_engine *e)
 		if (e->job.ok[b]) {
 			pfse_predictor_set_params(e->pred[b], &e->job.out[b]);
 			e->st.refits++;
+			if (!(e->job.fit_flags & PFSE_FIT_F_WARM))
+				e->st.refits_grid++;
 		}
 	}
 	atomic_store_explicit(&e->job.state, JOB_IDLE, memory_order_release);

@@ -1262,9 +1262,15 @@ START_TEST(async_refits_fit_what_inline_ones_do)
 	ck_assert_int_eq(pfse_engine_stats(w.e2, &sb), 0);
 	ck_assert_uint_gt(sa.flows_ended, 100);
 	ck_assert_uint_eq(sa.refits, sb.refits);
+	ck_assert_uint_eq(sa.refits_grid, sb.refits_grid);
 	ck_assert_uint_gt(rp.fits, 10);
 #ifdef PFSE_HAVE_GSL
 	ck_assert_uint_gt(sa.refits, 10);
+	/* the three fitting built-ins, each refit; the grid the first and every 8th time */
+	ck_assert_uint_eq(sa.refits, 3 * rp.fits);
+	ck_assert_uint_eq(sa.refits_grid, 3 * ((rp.fits + 7) / 8));
+#else
+	ck_assert_uint_eq(sa.refits_grid, 0);
 #endif
 	check_same_models(w.e, w.e2, &changed);
 #ifdef PFSE_HAVE_GSL
@@ -1281,6 +1287,70 @@ START_TEST(async_refits_fit_what_inline_ones_do)
 		ck_assert_double_eq(fa.bw, fb.bw);
 		ck_assert_uint_eq(fa.backend, fb.backend);
 	}
+	freeworld(&w);
+}
+END_TEST
+
+struct refit_every {
+	struct pfse_engine *e;
+	unsigned step, every, fits;
+};
+
+/* after each step: the refit set aside (if any) fitted every `every` steps only, so that
+ * those set aside in between are taken back and replaced by newer series */
+static void
+refit_every(uint64_t now, void *arg)
+{
+	struct refit_every *re = arg;
+
+	if (++re->step % re->every)
+		return;
+	if (pfse_engine_refit(re->e) == 1) {
+		re->fits++;
+		ck_assert_int_ge(pfse_engine_advance(re->e, now, 0), 0);
+	}
+}
+
+START_TEST(refits_search_the_grid_every_8th)
+{
+	/* refits start from the parameters in place but the first and every 8th, which also
+	 * search the grid (PFSE_FIT_F_WARM or not): inline, every refit counts; with
+	 * asynchronous refits, a job set aside and taken back before it ran does not (a
+	 * refit is due every 10 steps and fitted every 45: most jobs are replaced) */
+	struct world_opts o = { .refit_ns = SEC, .elephant_bytes = 1000000,
+				.timeout_ns = SEC };
+	struct world w = mkworld(&o);
+	struct pfse_engine *es[1] = { w.e };
+	struct refit_every re = { NULL, 0, 45, 0 };
+	struct pfse_engine_stats st;
+	uint64_t inline_refits;
+
+	ending_flows(&w, es, 1, 600, NULL, NULL);
+	st.size = sizeof(st);
+	ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
+	inline_refits = st.refits / 3;
+#ifdef PFSE_HAVE_GSL
+	ck_assert_uint_ge(inline_refits, 40);
+	ck_assert_uint_eq(st.refits % 3, 0);
+	ck_assert_uint_eq(st.refits_grid, 3 * ((inline_refits + 7) / 8));
+#else
+	ck_assert_uint_eq(st.refits_grid, 0);
+#endif
+	freeworld(&w);
+
+	o.flags = PFSE_ENGINE_F_REFIT_ASYNC;
+	w = mkworld(&o);
+	es[0] = re.e = w.e;
+	ending_flows(&w, es, 1, 600, refit_every, &re);
+	ck_assert_int_eq(pfse_engine_stats(w.e, &st), 0);
+	ck_assert_uint_ge(re.fits, 10);
+#ifdef PFSE_HAVE_GSL
+	ck_assert_uint_lt(re.fits, inline_refits);
+	ck_assert_uint_eq(st.refits, 3 * re.fits);
+	ck_assert_uint_eq(st.refits_grid, 3 * ((re.fits + 7) / 8));
+#else
+	ck_assert_uint_eq(st.refits_grid, 0);
+#endif
 	freeworld(&w);
 }
 END_TEST
@@ -1654,6 +1724,7 @@ engine_suite(void)
 	tcase_add_test(tc, large_flows_shed_too);
 	tcase_add_test(tc, async_refits_fit_what_inline_ones_do);
 	tcase_add_test(tc, async_refits_wait_for_the_caller);
+	tcase_add_test(tc, refits_search_the_grid_every_8th);
 	tcase_add_test(tc, a_short_overload_moves_nothing);
 	tcase_add_test(tc, displaced_flows_go_where_there_is_room);
 	tcase_add_test(tc, tier_budget_keeps_the_valuable);

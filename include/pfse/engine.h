@@ -63,7 +63,8 @@
  * 29, the first 9.7 ms, the others at most 6.7: the packet path waits for it), or, with
  * PFSE_ENGINE_F_REFIT_ASYNC, by pfse_engine_refit() on a thread of the application's, off
  * the packet path. Refits start from the parameters in place (PFSE_FIT_F_WARM), the first
- * and every 8th from a grid of starts as well.
+ * and every 8th from a grid of starts as well (counted in pfse_engine_stats::refits_grid;
+ * an asynchronous refit set aside and replaced before it ran does not count).
  *
  * pfse_engine_process() does what the pseudocode of the concept does with each packet:
  * a flow shunted to a tier with nodes goes to `forward(pkt, node)`; any other goes to
@@ -248,6 +249,9 @@ struct pfse_engine_stats {
 	uint64_t tier_packets[16]; /**< packets per tier */
 	uint64_t tier_bytes[16];   /**< bytes per tier */
 	uint64_t local_bytes;      /**< bytes on the local path */
+	uint64_t refits_grid;      /**< of `refits`, those that searched the built-ins' grid
+				    *   of starts too: the first refit and every 8th; the others
+				    *   start from the parameters in place (PFSE_FIT_F_WARM) */
 };
 
 struct pfse_engine;
