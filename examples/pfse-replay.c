@@ -156,6 +156,11 @@ static struct fkey {
 static uint32_t nflows, flows_cap;
 static uint32_t *fmap;
 static size_t fmap_mask;
+/* The runs' map (rmap_build()): flows by a hash of their own, each slot a flow's index and
+ * the hash's high half as a tag, read by the reader thread during the runs */
+static uint64_t *rmap;
+static int rmap_exact;    /* rmap is in use: a tag found on a probe is its flow's */
+static int flows_refused; /* the first pass left a parsed frame without a flow */
 static uint64_t unparsed_by[PFSE_PARSE_STATUS_COUNT], frames, trace_bytes;
 static uint64_t t_start, t_end, nsec;
 static uint64_t elephant_bytes = 1u << 20;
@@ -175,6 +180,7 @@ struct reader {
 	pcap_t *pc;
 	uint64_t offset, last_raw, now, file_end;
 	int started;
+	int lt; /* pcap_datalink() of pc: one per file (libpcap refuses pcapng files that mix) */
 };
 
 /* The next frame, with its time on the replay's clock; 0 at the end. */
@@ -201,6 +207,7 @@ next_frame(struct reader *r, struct pcap_pkthdr **h, const u_char **data, uint64
 				__fsetlocking(pcap_file(r->pc), FSETLOCKING_BYCALLER);
 #endif
 			r->started = 0;
+			r->lt = pcap_datalink(r->pc);
 		}
 		if (pcap_next_ex(r->pc, h, data) == 1) {
 			uint64_t raw = (uint64_t)(*h)->ts.tv_sec * 1000000000ull +
@@ -230,7 +237,7 @@ next_frame(struct reader *r, struct pcap_pkthdr **h, const u_char **data, uint64
 static int
 cur_linktype(const struct reader *r)
 {
-	return r->pc ? pcap_datalink(r->pc) : -1;
+	return r->pc ? r->lt : -1;
 }
 
 /* ---- flows ---------------------------------------------------------------------------- */
@@ -254,6 +261,7 @@ fmap_grow(void)
 		m[i] = k;
 	}
 	free(fmap);
+	free(rmap);
 	fmap = m;
 	fmap_mask = n - 1;
 	return 0;
@@ -312,6 +320,92 @@ find_flow(const struct pfse_pkt *pkt, int create)
 	return nflows++;
 }
 
+/*
+ * The runs read the same frames as the first pass, so every parsed frame's key is one of
+ * the flows' (unless the first pass refused one). A map built after it, whose probes
+ * compare 32-bit tags and never a key, is then exact if each flow's own probe meets its
+ * own tag first; that is checked once, and where it does not hold (or a flow was refused)
+ * the runs use find_flow() on the keys. The lookup is then one slot of 8 bytes, where
+ * find_flow() read a slot and then the flow's key elsewhere: the reader thread's time
+ * bounds the replay's (doc/evaluation.md). The map's hash is its own, cheaper than the
+ * parser's keyed one, which the reader then does without: the main thread takes every
+ * flow's parser hash from the first pass.
+ */
+static uint64_t rtag_mask = 0xffffffff00000000ull; /* PFSE_REPLAY_TAG_BITS (tests) */
+#define RTAG(h) ((h) & rtag_mask)
+
+static inline uint64_t
+rhash(const struct pfse_flow_key *k)
+{
+	const uint8_t *b = (const uint8_t *)k;
+	uint64_t w0, w1, w2, w3, w4, h;
+
+	/* word by word, as the parser stored the key (a 16-byte load of two 8-byte stores
+	 * waits for both to reach the cache) */
+	memcpy(&w0, b, 8);
+	memcpy(&w1, b + 8, 8);
+	memcpy(&w2, b + 16, 8);
+	memcpy(&w3, b + 24, 8);
+	memcpy(&w4, b + 32, 8);
+	/* one multiply per word, then a finaliser (SplitMix64's) */
+	h = w0 * 0x9e3779b97f4a7c15ull ^ w1 * 0xc2b2ae3d27d4eb4full ^ w2 * 0x165667b19e3779f9ull ^
+	    w3 * 0xd6e8feb86659fd93ull ^ w4 * 0xff51afd7ed558ccdull;
+	h ^= h >> 31;
+	h *= 0x94d049bb133111ebull;
+	return h ^ (h >> 29);
+}
+
+static void
+rmap_build(void)
+{
+	const char *tb = getenv("PFSE_REPLAY_TAG_BITS");
+
+	/* the tests shorten the tags (0 bits: flows sharing a probe always collide), so
+	 * that the check below falls back to the keys */
+	if (tb && atoi(tb) >= 0 && atoi(tb) < 32)
+		rtag_mask = atoi(tb) ? ~0ull << (64 - atoi(tb)) : 0;
+	if (!fmap || flows_refused || !(rmap = malloc((fmap_mask + 1) * sizeof(*rmap))))
+		return;
+	for (size_t i = 0; i <= fmap_mask; i++)
+		rmap[i] = UINT64_MAX;
+	for (uint32_t k = 0; k < nflows; k++) {
+		uint64_t h = rhash(&fkeys[k].key);
+		size_t i = (size_t)h & fmap_mask;
+
+		while (rmap[i] != UINT64_MAX)
+			i = (i + 1) & fmap_mask;
+		rmap[i] = RTAG(h) | k;
+	}
+	for (uint32_t k = 0; k < nflows; k++) {
+		uint64_t h = rhash(&fkeys[k].key);
+		size_t i = (size_t)h & fmap_mask;
+
+		while (RTAG(rmap[i]) != RTAG(h))
+			i = (i + 1) & fmap_mask;
+		if ((uint32_t)rmap[i] != k)
+			return; /* another flow first on its probe with the same tag */
+	}
+	rmap_exact = 1; /* and the reader's parser need not hash (feed's fill()) */
+}
+
+/* A parsed frame's flow in a run, or NO_FLOW */
+static inline uint32_t
+run_flow(const struct pfse_pkt *pkt)
+{
+	uint64_t h;
+	size_t i;
+
+	if (!rmap_exact)
+		return find_flow(pkt, 0);
+	if (pkt->status != PFSE_PARSE_OK)
+		return NO_FLOW;
+	h = rhash(&pkt->key);
+	for (i = (size_t)h & fmap_mask; rmap[i] != UINT64_MAX; i = (i + 1) & fmap_mask)
+		if (RTAG(rmap[i]) == RTAG(h))
+			return (uint32_t)rmap[i];
+	return NO_FLOW;
+}
+
 static void
 series_add(struct flow *f, uint64_t ts, uint32_t len)
 {
@@ -344,16 +438,22 @@ series_add(struct flow *f, uint64_t ts, uint32_t len)
 /* A parser for a link type (bidirectional keys, a fixed hash seed), or NULL for a link
  * type the parser does not know (its frames stay unparsed). */
 static struct pfse_parser *
-new_parser(int lt)
+new_parser_flags(int lt, uint32_t flags)
 {
 	struct pfse_parser_params pp;
 	struct pfse_parser *ps;
 
 	pfse_parser_params_init(&pp);
 	pp.linktype = (uint32_t)lt;
-	pp.flags = PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH | PFSE_PARSE_F_FIXED_SEED;
+	pp.flags = flags | PFSE_PARSE_F_FIXED_SEED;
 	pp.seed = 42;
 	return pfse_parser_create(&pp, &ps) < 0 ? NULL : ps;
+}
+
+static struct pfse_parser *
+new_parser(int lt)
+{
+	return new_parser_flags(lt, PFSE_PARSE_F_BIDIR | PFSE_PARSE_F_HASH);
 }
 
 /* The first pass: flows, their totals and series, unparsed frames by reason; the floor
@@ -397,8 +497,10 @@ first_pass(void)
 			unparsed_by[pkt.status < PFSE_PARSE_STATUS_COUNT ? pkt.status : 0]++;
 			continue;
 		}
-		if ((fi = find_flow(&pkt, 1)) == NO_FLOW)
+		if ((fi = find_flow(&pkt, 1)) == NO_FLOW) {
+			flows_refused = 1;
 			continue;
+		}
 		f = &flows[fi];
 		if (f->packets == 0)
 			f->first_ts = ts;
@@ -408,6 +510,7 @@ first_pass(void)
 		series_add(f, ts - t_start, h->len);
 	}
 	pfse_parser_destroy(ps);
+	rmap_build();
 	nsec = (t_end - t_start) / 1000000000ull + 1;
 	for (uint32_t i = 0; i < nflows; i++)
 		flows[i].elephant = flows[i].bytes >= elephant_bytes;
@@ -491,6 +594,38 @@ struct burst {
  * side's counter, or a write of its own, is a cache line fetched from the other core. */
 #define PUB 4
 
+/* The reader fetches the lines of the burst after next for writing: the main thread read
+ * them last, and a store to a line another core holds waits for it to be taken back */
+#define PREFETCH_BURSTS 2
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+static int have_prefetchw; /* PREFETCHW (CPUID 0x80000001 ECX bit 8) */
+#endif
+
+static void
+prefetch_for_write_init(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, d;
+
+	have_prefetchw = __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 8));
+#endif
+}
+
+static inline void
+prefetch_for_write(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	/* the compiler's prefetch for writing is a plain one without -mprfchw */
+	if (have_prefetchw) {
+		__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+		return;
+	}
+#endif
+	__builtin_prefetch(p, 1);
+}
+
 struct feed {
 	/* the reader's (the frame being read, the bursts filled) */
 	struct reader rd;
@@ -528,6 +663,7 @@ fill(struct feed *fd, struct burst *b)
 	for (;;) {
 		struct pfse_pkt *p = &fd->pkt;
 		struct rec *r = &b->rec[b->n];
+		uint32_t pf;
 		int lt;
 
 		if (!fd->have) {
@@ -548,7 +684,9 @@ fill(struct feed *fd, struct burst *b)
 				break; /* a burst holds frames of one link type */
 			pfse_parser_destroy(fd->ps);
 			fd->lt = lt;
-			fd->ps = new_parser(lt);
+			/* with the runs' map in use, the parser's hash goes unused here */
+			pf = PFSE_PARSE_F_BIDIR | (rmap_exact ? 0 : PFSE_PARSE_F_HASH);
+			fd->ps = new_parser_flags(lt, pf);
 		}
 		memset(p, 0, offsetof(struct pfse_pkt, key)); /* the input fields */
 		p->data = fd->data;
@@ -559,7 +697,7 @@ fill(struct feed *fd, struct burst *b)
 			p->status = PFSE_PARSE_ERR_L2_UNSUPPORTED;
 		}
 		r->ts = fd->ts;
-		r->flow = find_flow(p, 0);
+		r->flow = run_flow(p);
 		r->wirelen = p->wirelen;
 		r->caplen = p->caplen;
 		r->flags = (uint16_t)p->flags;
@@ -648,6 +786,9 @@ feed_main(void *arg)
 			feed_wait(fd, room_to_fill);
 			fd->tail_seen = atomic_load(&fd->tail);
 		}
+		b = &fd->ring[(fd->filled + PREFETCH_BURSTS) % RING];
+		for (size_t a = 0; a < offsetof(struct burst, nokey); a += 64)
+			prefetch_for_write((const uint8_t *)b + a);
 		b = &fd->ring[fd->filled++ % RING];
 		fill(fd, b);
 		if (!b->n || fd->filled % PUB == 0)
@@ -671,6 +812,7 @@ feed_open(struct feed *fd, int nthreads)
 	pthread_mutex_init(&fd->mu, NULL);
 	pthread_cond_init(&fd->cv, NULL);
 	/* without a thread (or with --threads 1), the bursts are filled in line */
+	prefetch_for_write_init();
 	fd->threaded = nthreads > 1 && pthread_create(&fd->th, NULL, feed_main, fd) == 0;
 	return 0;
 }
@@ -1157,7 +1299,9 @@ run_policy(int policy, struct run *ru, FILE *flows_out)
 			p->ts = rc->ts;
 			p->wirelen = rc->wirelen;
 			p->caplen = rc->caplen;
-			p->flags = rc->flags;
+			/* a flow's hash is the first pass's parser's (the reader's parser may not
+			 * have hashed) */
+			p->flags = rc->flags | (rc->flow != NO_FLOW ? PFSE_PKT_F_HASH : 0);
 			p->status = rc->status;
 			p->tcp_flags = rc->tcp_flags;
 			p->key = k->key;
