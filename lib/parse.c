@@ -819,12 +819,126 @@ out_clear(struct pfse_pkt *pkt)
 	memcpy((uint8_t *)pkt + OUT_OFF, (const uint8_t *)&out_reset.p + OUT_OFF, OUT_LEN);
 }
 
+/*
+ * The common frame in one pass: Ethernet II with at most one VLAN tag, IPv4 without
+ * options or fragmentation or IPv6 without extension headers, then TCP or UDP, whole
+ * headers captured. Its checks are the general path's conditions for a frame of that
+ * shape to parse: one that passes gets exactly the outputs parse_frame() would give it
+ * (the differential test compares both with a reference parser); any other returns 0
+ * having written nothing, and goes to parse_frame().
+ */
+static inline int
+parse_fast(const struct pfse_parser *ps, struct pfse_pkt *pkt)
+{
+	const uint8_t *d = pkt->data, *ip, *h;
+	uint32_t cap = pkt->caplen, wire = pkt->wirelen ? pkt->wirelen : cap;
+	uint32_t off = 14, l3len, l4len, l4, hlen, pflags = 0;
+	struct l3_result r;
+	uint16_t et, tci = 0, zone = 0;
+	uint8_t tos, ttl, proto, tcpf = 0;
+
+	if (ps->linktype != PFSE_LINKTYPE_ETHERNET || cap < 14 + 20 || cap > wire)
+		return 0;
+	et = rd16(d + 12);
+	if (et == ETH_P_8021Q || et == ETH_P_8021AD || et == ETH_P_QINQ_OLD) {
+		if (cap < 18 + 20)
+			return 0;
+		tci = rd16(d + 14) & 0x0fff;
+		et = rd16(d + 16);
+		off = 18;
+		pflags = PFSE_PKT_F_VLAN;
+	}
+	ip = d + off;
+	if (et == ETH_P_IPV4) {
+		uint32_t tot = rd16(ip + 2);
+
+		if (ip[0] != 0x45 || tot < 20 || tot > wire - off || (rd16(ip + 6) & 0x3fff))
+			return 0;
+		tos = ip[1];
+		ttl = ip[8];
+		proto = ip[9];
+		l3len = tot;
+		l4 = off + 20;
+		l4len = tot - 20;
+		r.family = PFSE_FAMILY_IPV4;
+		r.addr = ip + 12;
+	} else if (et == ETH_P_IPV6) {
+		uint32_t plen;
+
+		if ((ip[0] >> 4) != 6 || cap < off + 40) /* then wire >= cap >= off + 40 */
+			return 0;
+		plen = rd16(ip + 4);
+		if (plen > wire - off - 40)
+			return 0; /* a length of 0 (jumbo or not) fails the L4 checks below */
+		proto = ip[6];
+		tos = (uint8_t)(rd16(ip) >> 4);
+		ttl = ip[7];
+		l3len = plen + 40;
+		l4 = off + 40;
+		l4len = plen;
+		r.family = PFSE_FAMILY_IPV6;
+		r.addr = ip + 8;
+	} else {
+		return 0;
+	}
+	h = d + l4;
+	if (proto == IPPROTO_TCP_) {
+		if (l4len < 20 || cap - l4 < 20)
+			return 0;
+		hlen = (uint32_t)(h[12] >> 4) * 4;
+		if (hlen < 20 || hlen > l4len)
+			return 0;
+		tcpf = h[13];
+	} else if (proto == IPPROTO_UDP_) {
+		uint32_t ulen;
+
+		if (l4len < 8 || cap - l4 < 8)
+			return 0;
+		ulen = rd16(h + 4);
+		if (ulen < 8 || ulen > l4len)
+			return 0;
+		hlen = 8;
+	} else {
+		return 0;
+	}
+	out_clear(pkt);
+	pkt->tos = tos;
+	pkt->ttl = ttl;
+	pkt->l3_len = l3len;
+	pkt->l3_off = (uint16_t)off;
+	pkt->l4_off = (uint16_t)l4;
+	pkt->payload_off = (uint16_t)(l4 + hlen);
+	pkt->tcp_flags = tcpf;
+	pkt->vlan[0] = tci;
+	if (pflags && ps->zone_mode != PFSE_ZONE_NONE) {
+		uint8_t be[2] = { (uint8_t)(tci >> 8), (uint8_t)tci }; /* one tag: outer = inner */
+
+		memcpy(&zone, be, 2);
+	}
+	r.proto = proto;
+	memcpy(&r.sport, h, 2);
+	memcpy(&r.dport, h + 2, 2);
+	if (cap < wire)
+		pflags |= PFSE_PKT_F_SNAPPED;
+	if (write_key(ps, pkt, &r, zone))
+		pflags |= PFSE_PKT_F_REVERSE;
+	if (ps->flags & PFSE_PARSE_F_HASH) {
+		pkt->hash = pfse_key_hash(&pkt->key, ps->seed);
+		pflags |= PFSE_PKT_F_HASH;
+	}
+	pkt->flags = pflags;
+	pkt->status = PFSE_PARSE_OK;
+	return 1;
+}
+
 /* Clears every output field, then runs the parser; a rejected frame keeps a zero key. */
 static inline unsigned
 parse_pkt(const struct pfse_parser *ps, struct pfse_pkt *pkt)
 {
 	unsigned st;
 
+	if (pfse_likely(parse_fast(ps, pkt)))
+		return PFSE_PARSE_OK;
 	out_clear(pkt);
 	st = parse_frame(ps, pkt);
 	if (pfse_unlikely(st != PFSE_PARSE_OK)) {
