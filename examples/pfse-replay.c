@@ -262,7 +262,6 @@ fmap_grow(void)
 		m[i] = k;
 	}
 	free(fmap);
-	free(rmap);
 	fmap = m;
 	fmap_mask = n - 1;
 	return 0;
@@ -330,7 +329,9 @@ find_flow(const struct pfse_pkt *pkt, int create)
  * find_flow() read a slot and then the flow's key elsewhere: the reader thread's time
  * bounds the replay's (doc/evaluation.md). The map's hash is its own, cheaper than the
  * parser's keyed one, which the reader then does without: the main thread takes every
- * flow's parser hash from the first pass.
+ * flow's parser hash from the first pass. (A capture rewritten between the passes could
+ * have a new key taken for a known flow whose tag it shares, at odds of 2^-32 a slot
+ * probed; a new key otherwise gets no flow and its parser hash, as before.)
  */
 static uint64_t rtag_mask = 0xffffffff00000000ull; /* PFSE_REPLAY_TAG_BITS (tests) */
 #define RTAG(h) ((h) & rtag_mask)
@@ -360,11 +361,13 @@ static void
 rmap_build(void)
 {
 	const char *tb = getenv("PFSE_REPLAY_TAG_BITS");
+	char *end;
+	long bits;
 
 	/* the tests shorten the tags (0 bits: flows sharing a probe always collide), so
 	 * that the check below falls back to the keys */
-	if (tb && atoi(tb) >= 0 && atoi(tb) < 32)
-		rtag_mask = atoi(tb) ? ~0ull << (64 - atoi(tb)) : 0;
+	if (tb && *tb && (bits = strtol(tb, &end, 10)) >= 0 && bits < 32 && !*end)
+		rtag_mask = bits ? ~0ull << (64 - bits) : 0;
 	if (!fmap || flows_refused || !(rmap = malloc((fmap_mask + 1) * sizeof(*rmap))))
 		return;
 	for (size_t i = 0; i <= fmap_mask; i++)
@@ -383,8 +386,11 @@ rmap_build(void)
 
 		while (RTAG(rmap[i]) != RTAG(h))
 			i = (i + 1) & fmap_mask;
-		if ((uint32_t)rmap[i] != k)
-			return; /* another flow first on its probe with the same tag */
+		if ((uint32_t)rmap[i] != k) {
+			free(rmap); /* another flow first on its probe with the same tag */
+			rmap = NULL;
+			return;
+		}
 	}
 	rmap_exact = 1; /* and the reader's parser need not hash (feed's fill()) */
 }
@@ -436,6 +442,8 @@ series_add(struct flow *f, uint64_t ts, uint32_t len)
 	f->series[f->n - 1] += len;
 }
 
+#define PARSE_SEED 42 /* the replay's parsers' hash seed */
+
 /* A parser for a link type (bidirectional keys, a fixed hash seed), or NULL for a link
  * type the parser does not know (its frames stay unparsed). */
 static struct pfse_parser *
@@ -447,7 +455,7 @@ new_parser_flags(int lt, uint32_t flags)
 	pfse_parser_params_init(&pp);
 	pp.linktype = (uint32_t)lt;
 	pp.flags = flags | PFSE_PARSE_F_FIXED_SEED;
-	pp.seed = 42;
+	pp.seed = PARSE_SEED;
 	return pfse_parser_create(&pp, &ps) < 0 ? NULL : ps;
 }
 
@@ -705,6 +713,13 @@ fill(struct feed *fd, struct burst *b)
 		r->status = p->status;
 		r->tcp_flags = p->tcp_flags;
 		if (r->flow == NO_FLOW && p->status == PFSE_PARSE_OK) {
+			if (!(p->flags & PFSE_PKT_F_HASH)) {
+				/* a key the first pass did not see (the capture changed since):
+				 * the parser's hash, as the parser would have given it */
+				pfse_flow_key_hash(&p->key, PARSE_SEED, &p->hash);
+				p->flags |= PFSE_PKT_F_HASH;
+				r->flags = (uint16_t)p->flags;
+			}
 			b->nokey[b->n].key = p->key;
 			b->nokey[b->n].hash = p->hash;
 		}
@@ -787,9 +802,11 @@ feed_main(void *arg)
 			feed_wait(fd, room_to_fill);
 			fd->tail_seen = atomic_load(&fd->tail);
 		}
-		b = &fd->ring[(fd->filled + PREFETCH_BURSTS) % RING];
-		for (size_t a = 0; a < offsetof(struct burst, nokey); a += 64)
-			prefetch_for_write((const uint8_t *)b + a);
+		if (fd->filled + PREFETCH_BURSTS - fd->tail_seen < RING) { /* not in use */
+			b = &fd->ring[(fd->filled + PREFETCH_BURSTS) % RING];
+			for (size_t a = 0; a < offsetof(struct burst, nokey); a += 64)
+				prefetch_for_write((const uint8_t *)b + a);
+		}
 		b = &fd->ring[fd->filled++ % RING];
 		fill(fd, b);
 		if (!b->n || fd->filled % PUB == 0)
@@ -2067,6 +2084,7 @@ main(int argc, char **argv)
 	free(flows);
 	free(fkeys);
 	free(fmap);
+	free(rmap);
 	for (int p = 0; p < P_COUNT; p++) {
 		for (unsigned t = 0; t < MAX_TIERS; t++)
 			free(runs[p].load[t]);
