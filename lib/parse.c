@@ -597,31 +597,6 @@ write_key(const struct pfse_parser *ps, struct pfse_pkt *pkt, const struct l3_re
 	return swap;
 }
 
-/* A VLAN id as the key's zone: its two bytes in network order. */
-static inline uint16_t
-zone_of(uint32_t vid)
-{
-	uint8_t be[2] = { (uint8_t)(vid >> 8), (uint8_t)vid };
-	uint16_t zone;
-
-	memcpy(&zone, be, 2);
-	return zone;
-}
-
-/* The last step of a frame that parsed: its key, hash and flags. */
-static inline void
-finish(const struct pfse_parser *ps, struct pfse_pkt *pkt, const struct l3_result *r,
-       uint16_t zone, uint32_t pflags)
-{
-	if (write_key(ps, pkt, r, zone))
-		pflags |= PFSE_PKT_F_REVERSE;
-	if (ps->flags & PFSE_PARSE_F_HASH) {
-		pkt->hash = pfse_key_hash(&pkt->key, ps->seed);
-		pflags |= PFSE_PKT_F_HASH;
-	}
-	pkt->flags = pflags;
-}
-
 static inline unsigned
 parse_frame(const struct pfse_parser *ps, struct pfse_pkt *pkt)
 {
@@ -802,9 +777,19 @@ ip:
 		return st;
 
 	zone = 0;
-	if (ntags && ps->zone_mode != PFSE_ZONE_NONE)
-		zone = zone_of(ps->zone_mode == PFSE_ZONE_VLAN_OUTER ? pkt->vlan[0] : innermost);
-	finish(ps, pkt, &r, zone, pflags);
+	if (ntags && ps->zone_mode != PFSE_ZONE_NONE) {
+		uint32_t z = ps->zone_mode == PFSE_ZONE_VLAN_OUTER ? pkt->vlan[0] : innermost;
+		uint8_t be[2] = { (uint8_t)(z >> 8), (uint8_t)z };
+
+		memcpy(&zone, be, 2);
+	}
+	if (write_key(ps, pkt, &r, zone))
+		pflags |= PFSE_PKT_F_REVERSE;
+	if (ps->flags & PFSE_PARSE_F_HASH) {
+		pkt->hash = pfse_key_hash(&pkt->key, ps->seed);
+		pflags |= PFSE_PKT_F_HASH;
+	}
+	pkt->flags = pflags;
 	return PFSE_PARSE_OK;
 }
 
@@ -925,14 +910,23 @@ parse_fast(const struct pfse_parser *ps, struct pfse_pkt *pkt)
 	pkt->payload_off = (uint16_t)(l4 + hlen);
 	pkt->tcp_flags = tcpf;
 	pkt->vlan[0] = tci;
-	if (pflags && ps->zone_mode != PFSE_ZONE_NONE)
-		zone = zone_of(tci); /* one tag: the outer one is the inner one */
+	if (pflags && ps->zone_mode != PFSE_ZONE_NONE) {
+		uint8_t be[2] = { (uint8_t)(tci >> 8), (uint8_t)tci }; /* one tag: outer = inner */
+
+		memcpy(&zone, be, 2);
+	}
 	r.proto = proto;
 	memcpy(&r.sport, h, 2);
 	memcpy(&r.dport, h + 2, 2);
 	if (cap < wire)
 		pflags |= PFSE_PKT_F_SNAPPED;
-	finish(ps, pkt, &r, zone, pflags);
+	if (write_key(ps, pkt, &r, zone))
+		pflags |= PFSE_PKT_F_REVERSE;
+	if (ps->flags & PFSE_PARSE_F_HASH) {
+		pkt->hash = pfse_key_hash(&pkt->key, ps->seed);
+		pflags |= PFSE_PKT_F_HASH;
+	}
+	pkt->flags = pflags;
 	pkt->status = PFSE_PARSE_OK;
 	return 1;
 }
