@@ -937,13 +937,10 @@ parse_fast(const struct pfse_parser *ps, struct pfse_pkt *pkt)
 	return 1;
 }
 
-/* Clears every output field, then runs the parser; a rejected frame keeps a zero key. */
-/* Every frame parse_fast() leaves. Out of line, so that pfse_parse() is the common
- * frame's code alone: inlined, it spread that code over more cache lines, and
- * pfse-replay's reader thread (libpcap, glibc and the kernel run between two frames)
- * measured 1.56-1.60 times the floor instead of 1.44-1.48 for four of five placements
- * of the same code (the function aligned to 64, 128, 256 bytes or moved by another
- * change); out of line, all four placements tried measured 1.44-1.48. */
+/* Every frame parse_fast() leaves: clears every output field, then runs the full walk;
+ * a rejected frame keeps a zero key. Out of line, so that pfse_parse() holds the common
+ * frame's code alone: inlined, pfse-replay's speed moved by 10% with where the linker
+ * put the same code (doc/evaluation.md, "Speed and memory"). */
 static __attribute__((noinline)) unsigned
 parse_slow(const struct pfse_parser *ps, struct pfse_pkt *pkt)
 {
